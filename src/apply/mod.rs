@@ -1,0 +1,1 @@
+//! Apply: pays a plan exactly once through chunked batch transfers.

@@ -1,0 +1,1 @@
+//! Resolves which provider and state folder a command uses.

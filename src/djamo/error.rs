@@ -1,0 +1,66 @@
+//! Errors of provider calls.
+
+use std::fmt;
+
+/// What went wrong with one provider call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiErrorKind {
+    /// The provider answered with a non-2xx status and this `message`.
+    Status { status: u16, message: String },
+    /// No answer within the request timeout.
+    Timeout,
+    /// The connection could not be made or broke during the call.
+    Connection(String),
+    /// The answer was not the documented JSON.
+    Decode(String),
+}
+
+/// A failed provider call. It keeps the method, the path, the status and the provider's message,
+/// and never the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ApiError {
+    pub method: &'static str,
+    pub path: String,
+    pub kind: ApiErrorKind,
+    /// How many times the call was sent in all.
+    pub attempts: u32,
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            ApiErrorKind::Status { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
+    /// True when a POST that failed this way may still have created its transactions: a timeout,
+    /// a broken connection, an undecodable answer, a 5xx, a 422 or a 429. The caller must look the
+    /// references up before sending anything again.
+    pub fn outcome_unknown(&self) -> bool {
+        match &self.kind {
+            ApiErrorKind::Status { status, .. } => {
+                *status >= 500 || *status == 422 || *status == 429
+            }
+            ApiErrorKind::Timeout | ApiErrorKind::Connection(_) | ApiErrorKind::Decode(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ", self.method, self.path)?;
+        match &self.kind {
+            ApiErrorKind::Status { status, message } => {
+                write!(f, "failed with HTTP {status}: {message}")?
+            }
+            ApiErrorKind::Timeout => f.write_str("timed out")?,
+            ApiErrorKind::Connection(cause) => write!(f, "failed to connect: {cause}")?,
+            ApiErrorKind::Decode(cause) => write!(f, "returned an unexpected body: {cause}")?,
+        }
+        if self.attempts > 1 {
+            write!(f, " (after {} attempts)", self.attempts)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Plans: the diff of desired payments against state and the provider.

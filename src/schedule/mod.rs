@@ -1,0 +1,1 @@
+//! Scheduled runs of the manifests in a jobs folder.
