@@ -1,0 +1,11 @@
+//! The integration tests, one binary with a module per topic. They run the real parts: the
+//! sandbox over HTTP on 127.0.0.1 and sled folders in temporary directories.
+
+mod apply;
+mod cli;
+mod client;
+mod manifest;
+mod plan;
+mod sandbox;
+mod schedule;
+mod state;
