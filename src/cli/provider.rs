@@ -1,1 +1,123 @@
-//! Resolves which provider and state folder a command uses.
+//! Resolves which provider and which state folder a command uses.
+
+use std::path::Path;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, miette};
+
+use crate::cli::GlobalArgs;
+use crate::djamo::{ApiToken, Client, ClientConfig};
+use crate::money::Amount;
+use crate::sandbox::{SandboxConfig, SandboxHandle};
+use crate::state::{SledStore, StateError};
+
+/// The token of the embedded sandbox that `--sandbox` starts. It guards nothing real: the
+/// sandbox listens on 127.0.0.1 only and holds play money.
+pub const EMBEDDED_SANDBOX_TOKEN: &str = "sandbox-local-token";
+
+/// Balance of a new embedded sandbox ledger.
+pub const EMBEDDED_SANDBOX_BALANCE: Amount = Amount(100_000_000);
+
+/// A connected provider. It keeps the embedded sandbox alive while the command runs.
+pub struct Provider {
+    pub client: Client,
+    _sandbox: Option<SandboxHandle>,
+}
+
+/// Connects to the provider that the global options select.
+pub async fn connect(global: &GlobalArgs) -> miette::Result<Provider> {
+    if global.sandbox {
+        let handle = crate::sandbox::start(SandboxConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: global.state_dir.join("sandbox"),
+            token: ApiToken::new(EMBEDDED_SANDBOX_TOKEN),
+            company_id: None,
+            initial_balance: EMBEDDED_SANDBOX_BALANCE,
+            latency: Duration::ZERO,
+            settle_after: Duration::from_secs(2),
+        })
+        .await
+        .map_err(|e| miette!(help = "check that the state folder is writable", "{e}"))?;
+        let mut config =
+            ClientConfig::new(handle.base_url(), ApiToken::new(EMBEDDED_SANDBOX_TOKEN));
+        config.company_id = global.company_id.clone();
+        let client = Client::new(config).map_err(|e| miette!("{e}"))?;
+        return Ok(Provider {
+            client,
+            _sandbox: Some(handle),
+        });
+    }
+
+    let Some(url) = global.api_url.clone() else {
+        return Err(miette!(
+            help = "pass `--sandbox` to use the embedded simulator, or `--api-url URL` (or set \
+                    `DJAMO_API_URL`) to reach the Djamo API",
+            "no provider selected"
+        ));
+    };
+    let token = read_token(global.api_token_file.as_deref())?;
+    let mut config = ClientConfig::new(url.trim_end_matches('/').to_owned(), token);
+    config.company_id = global.company_id.clone();
+    let client = Client::new(config).map_err(|e| miette!("{e}"))?;
+    Ok(Provider {
+        client,
+        _sandbox: None,
+    })
+}
+
+fn read_token(file: Option<&Path>) -> miette::Result<ApiToken> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .into_diagnostic()
+            .map_err(|e| {
+                miette!(
+                    help = "check the path given to `--api-token-file`",
+                    "could not read token file `{}`: {e}",
+                    path.display()
+                )
+            })?;
+        let token = text.lines().next().unwrap_or("").trim();
+        if token.is_empty() {
+            return Err(miette!(
+                help = "write the API token on the file's first line",
+                "token file `{}` is empty",
+                path.display()
+            ));
+        }
+        return Ok(ApiToken::new(token));
+    }
+    match std::env::var("DJAMO_API_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => Ok(ApiToken::new(token.trim())),
+        _ => Err(miette!(
+            help = "set `DJAMO_API_TOKEN`, or pass `--api-token-file PATH`; the token is never \
+                    accepted as a plain flag",
+            "no API token"
+        )),
+    }
+}
+
+/// Opens the state folder, holding its lock until the store is dropped.
+pub fn open_state(global: &GlobalArgs) -> miette::Result<SledStore> {
+    SledStore::open(&global.state_dir).map_err(state_report)
+}
+
+/// Turns a state error into a report that says what to do.
+pub fn state_report(error: StateError) -> miette::Report {
+    let help = match &error {
+        StateError::Locked { .. } => {
+            "another payroll process is using this state folder: wait for it to finish; if no \
+             payroll process is running, its lock was left by a crash and the next open clears it"
+        }
+        StateError::Open { .. } => {
+            "check that the folder exists, is writable, and is a payroll state folder"
+        }
+        StateError::Corrupt { .. } | StateError::Version { .. } => {
+            "nothing was planned or paid; restore the folder from a backup, or move it away and \
+             plan again: plan looks every reference up at the provider, so nothing is paid twice"
+        }
+        StateError::Write { .. } => {
+            "check free disk space and permissions, then run the command again"
+        }
+    };
+    miette!(help = help, "{error}")
+}
