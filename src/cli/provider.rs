@@ -1,22 +1,12 @@
 //! Resolves which provider and which state folder a command uses.
 
-use std::path::Path;
-use std::time::Duration;
-
 use miette::{IntoDiagnostic, miette};
+use std::path::Path;
 
 use crate::cli::GlobalArgs;
 use crate::djamo::{ApiToken, Client, ClientConfig};
-use crate::money::Amount;
-use crate::sandbox::{SandboxConfig, SandboxHandle};
+use crate::sandbox::SandboxHandle;
 use crate::state::{SledStore, StateError};
-
-/// The token of the embedded sandbox that `--sandbox` starts. It guards nothing real: the
-/// sandbox listens on 127.0.0.1 only and holds play money.
-pub const EMBEDDED_SANDBOX_TOKEN: &str = "sandbox-local-token";
-
-/// Balance of a new embedded sandbox ledger.
-pub const EMBEDDED_SANDBOX_BALANCE: Amount = Amount(100_000_000);
 
 /// A connected provider. It keeps the embedded sandbox alive while the command runs.
 pub struct Provider {
@@ -27,19 +17,10 @@ pub struct Provider {
 /// Connects to the provider that the global options select.
 pub async fn connect(global: &GlobalArgs) -> miette::Result<Provider> {
     if global.sandbox {
-        let handle = crate::sandbox::start(SandboxConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            data_dir: global.state_dir.join("sandbox"),
-            token: ApiToken::new(EMBEDDED_SANDBOX_TOKEN),
-            company_id: None,
-            initial_balance: EMBEDDED_SANDBOX_BALANCE,
-            latency: Duration::ZERO,
-            settle_after: Duration::from_secs(2),
-        })
-        .await
-        .map_err(|e| miette!(help = "check that the state folder is writable", "{e}"))?;
-        let mut config =
-            ClientConfig::new(handle.base_url(), ApiToken::new(EMBEDDED_SANDBOX_TOKEN));
+        let (handle, token) = crate::sandbox::start_embedded(&global.state_dir)
+            .await
+            .map_err(|e| miette!(help = "check that the state folder is writable", "{e}"))?;
+        let mut config = ClientConfig::new(handle.base_url(), token);
         config.company_id = global.company_id.clone();
         let client = Client::new(config).map_err(|e| miette!("{e}"))?;
         return Ok(Provider {

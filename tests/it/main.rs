@@ -2,10 +2,14 @@
 //! sandbox over HTTP on 127.0.0.1 and sled folders in temporary directories.
 
 mod apply;
+mod bin;
 mod cli;
 mod client;
+mod crash;
 mod manifest;
 mod plan;
 mod sandbox;
 mod schedule;
 mod state;
+mod support;
+mod workflow;

@@ -1,0 +1,292 @@
+//! End-to-end tests of `plan` and `apply` through the binary.
+
+use std::process::Command;
+
+use payroll::sandbox::testing::TestSandbox;
+use payroll::state::SledStore;
+
+use crate::bin::{output, payroll, text, write_manifest};
+use crate::support::{TempDir, assert_paid_once, count_by_reference};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_command_pays_once_then_nothing() {
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/monthly-salaries.yaml"
+    );
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_payroll"));
+        command
+            .args(["apply", "--sandbox", "--auto-approve", manifest, "--state"])
+            .arg(&state)
+            .env_remove("DJAMO_API_URL")
+            .env_remove("PAYROLL_FAULT_ABORT");
+        command
+    };
+    let first = output(run()).await;
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "first run: {}",
+        text(&first.stderr)
+    );
+    let first_out = text(&first.stdout);
+    assert!(first_out.contains("Sent"), "{first_out}");
+    assert!(first_out.contains("failed 0"), "{first_out}");
+
+    let second = output(run()).await;
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "second run: {}",
+        text(&second.stderr)
+    );
+    let second_out = text(&second.stdout);
+    assert!(second_out.contains("Nothing to pay"), "{second_out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_state_refuses_second_apply() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "locked", 3, None);
+    let _held = SledStore::open(&state).expect("this test holds the state");
+
+    let mut command = payroll(&sandbox, &state);
+    command.arg("apply").arg(&manifest).arg("--auto-approve");
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("locked"), "{stderr}");
+    assert!(sandbox.ledger().await.is_empty(), "nothing was paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_at_once_pay_once() {
+    let sandbox = TestSandbox::builder()
+        .latency(std::time::Duration::from_millis(100))
+        .start()
+        .await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "twice", 6, Some(2));
+    let spawn = || {
+        let mut command = payroll(&sandbox, &state);
+        command.arg("apply").arg(&manifest).arg("--auto-approve");
+        command
+    };
+    let (a, b) = tokio::join!(output(spawn()), output(spawn()));
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "one run succeeds: {codes:?}");
+    let refused = [&a, &b]
+        .iter()
+        .filter(|o| text(&o.stderr).contains("locked"))
+        .count();
+    let ledger = sandbox.wait_settled().await;
+    let counts = count_by_reference(&ledger);
+    assert!(
+        counts.values().all(|count| *count == 1),
+        "no reference twice"
+    );
+    assert_eq!(counts.len(), 6);
+    // Both may succeed when the first finished before the second opened the state.
+    assert!(refused <= 1);
+}
+
+async fn plan_to_file(
+    sandbox: &TestSandbox,
+    state: &std::path::Path,
+    manifest: &std::path::Path,
+    out: &std::path::Path,
+) {
+    let mut command = payroll(sandbox, state);
+    command.arg("plan").arg(manifest).arg("--out").arg(out);
+    let result = output(command).await;
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "plan: {}",
+        text(&result.stderr)
+    );
+}
+
+async fn apply_file(
+    sandbox: &TestSandbox,
+    state: &std::path::Path,
+    plan: &std::path::Path,
+) -> std::process::Output {
+    let mut command = payroll(sandbox, state);
+    command.arg("apply").arg(plan).arg("--auto-approve");
+    output(command).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_plan_applies_once() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "saved", 4, None);
+    let plan = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan).await;
+
+    let first = apply_file(&sandbox, &state, &plan).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let second = apply_file(&sandbox, &state, &plan).await;
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        text(&second.stderr).contains("stale"),
+        "{}",
+        text(&second.stderr)
+    );
+
+    // A plan made on an empty state, applied from another empty state, is refused too.
+    let elsewhere = dir.path().join("elsewhere");
+    let third = apply_file(&sandbox, &elsewhere, &plan).await;
+    assert_eq!(third.status.code(), Some(1));
+    assert!(
+        text(&third.stderr).contains("already exists"),
+        "{}",
+        text(&third.stderr)
+    );
+
+    let ledger = sandbox.wait_settled().await;
+    assert_eq!(ledger.len(), 4);
+    assert!(count_by_reference(&ledger).values().all(|c| *c == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_plan_is_refused() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "tamper", 2, None);
+    let plan = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan).await;
+    let body = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(&plan, body.replacen("10000", "90000", 1)).expect("tampered");
+
+    let out = apply_file(&sandbox, &state, &plan).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("altered"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sandbox.ledger().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_stale_after_manifest_change_is_refused() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "stale", 2, None);
+    let plan = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan).await;
+    write_manifest(dir.path(), "stale", 3, None);
+
+    let out = apply_file(&sandbox, &state, &plan).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("changed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sandbox.ledger().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_expected_digest_pays_nothing() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "digest", 2, None);
+    let plan = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan).await;
+    let mut command = payroll(&sandbox, &state);
+    command
+        .arg("apply")
+        .arg(&plan)
+        .arg("--auto-approve")
+        .args(["--expect-digest", "0000"]);
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not the approved"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sandbox.ledger().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_without_terminal_or_approval_refuses() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let manifest = write_manifest(dir.path(), "prompt", 2, None);
+    let mut command = payroll(&sandbox, &dir.path().join("state"));
+    command
+        .arg("apply")
+        .arg(&manifest)
+        .stdin(std::process::Stdio::null());
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--auto-approve"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sandbox.ledger().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_provider_names_both_settings() {
+    let dir = TempDir::new();
+    let manifest = write_manifest(dir.path(), "nowhere", 1, None);
+    let out = Command::new(env!("CARGO_BIN_EXE_payroll"))
+        .arg("plan")
+        .arg(&manifest)
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .env_remove("DJAMO_API_URL")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("--sandbox"), "{stderr}");
+    assert!(stderr.contains("--api-url"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detailed_exitcode_reports_changes() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "exitcode", 2, None);
+    let plan = |extra: &[&str]| {
+        let mut command = payroll(&sandbox, &state);
+        command.arg("plan").arg(&manifest).args(extra);
+        command
+    };
+    assert_eq!(
+        output(plan(&["--detailed-exitcode"])).await.status.code(),
+        Some(2)
+    );
+    assert_eq!(output(plan(&[])).await.status.code(), Some(0));
+    let mut apply = payroll(&sandbox, &state);
+    apply.arg("apply").arg(&manifest).arg("--auto-approve");
+    assert_eq!(output(apply).await.status.code(), Some(0));
+    assert_eq!(
+        output(plan(&["--detailed-exitcode"])).await.status.code(),
+        Some(0)
+    );
+
+    let json = output(plan(&["--format", "json"])).await;
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(value["summary"]["already_paid"], 2);
+    assert_eq!(value["items"][0]["action"], "none");
+    let _ = assert_paid_once;
+}
