@@ -10,13 +10,19 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Manifest format version; only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
-    /// Name of the run in state: lowercase letters, digits and `-`.
+    /// Name of the run in state: lowercase letters, digits and `-`, starting with a letter or
+    /// digit, at most 63 characters.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,62}$"))]
     pub job: String,
     /// The period paid, such as `2026-12`; optional when `--period` or a schedule sets it.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,32}$"))]
     pub period: Option<String>,
-    /// Handlebars template of each payment's reference, the provider's idempotency key.
+    /// Handlebars template of each payment's reference, the provider's idempotency key. Rendered,
+    /// it is 1 to 64 characters of `A-Z a-z 0-9 - _ .` and unique within the manifest.
+    #[schemars(length(min = 1))]
     pub reference: String,
     /// Handlebars template of each payment's description.
     #[serde(default)]
@@ -24,18 +30,24 @@ pub struct Manifest {
     /// Values templates read as `{{vars.NAME}}`.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// When `payroll run` pays this job.
     #[serde(default)]
     pub schedule: Option<Schedule>,
+    /// Safety caps; exceeding one blocks the plan.
     #[serde(default)]
     pub limits: Option<Limits>,
-    /// Fee rate in percent used by plans; the provider charges 1.
+    /// Fee rate in percent used by plans, at most two decimals, 0 to 10; default 1, the
+    /// provider's published rate.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 10))]
     pub fees: Option<f64>,
-    /// Transactions per batch request.
+    /// Transactions per batch request, 1 to 1000.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
     pub chunk_size: Option<u32>,
     /// Sent with customer checks when the business account has sub-companies.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub sub_company_id: Option<String>,
     /// What a recipient whose KYC is not `complete` does to the plan.
     #[serde(default)]
@@ -46,6 +58,7 @@ pub struct Manifest {
     /// A CSV file of `id,name,msisdn,amount[,description]`, relative to the manifest.
     #[serde(default)]
     pub recipients_file: Option<String>,
+    /// The people to pay, in order; optional when `recipients_file` is set.
     #[serde(default)]
     pub recipients: Vec<Recipient>,
 }
@@ -54,12 +67,17 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
-    /// Unique within the manifest.
+    /// Unique within the manifest: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub id: String,
+    /// Full name, 1 to 100 characters.
+    #[schemars(length(min = 1, max = 100))]
     pub name: String,
-    /// International number as a quoted string, such as `"2250747000000"`.
+    /// International number as a quoted string, such as `"2250747000000"` or `"+225 07 47 00 00 00"`.
+    #[schemars(regex(pattern = r"^\+?[0-9][0-9 .-]*$"))]
     pub msisdn: String,
-    /// Whole XOF, 5000 to 500000.
+    /// Whole XOF, 5000 to 500000, written as a YAML integer.
+    #[schemars(range(min = 5000, max = 500000))]
     pub amount: u64,
     /// Overrides the manifest's description template.
     #[serde(default)]

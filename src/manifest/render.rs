@@ -1,0 +1,245 @@
+//! Rendering a loaded manifest into the payments of one period.
+
+use std::collections::{BTreeMap, HashMap};
+
+use handlebars::Handlebars;
+use serde_json::{Map, Value};
+
+use super::diagnostic::Problem;
+use super::recipients::Origin;
+use super::types::Recipient;
+use super::{Job, LoadedManifest, ManifestError, Payment, template};
+use crate::money::Amount;
+use crate::msisdn::Msisdn;
+
+/// The longest rendered reference, in characters. The reference is the provider's idempotency
+/// key, so it is kept short and in a character set that survives URLs and spreadsheets.
+pub const REFERENCE_MAX_CHARS: usize = 64;
+/// The longest rendered description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 140;
+
+impl LoadedManifest {
+    /// Renders every recipient's reference and description for `period`, which overrides the
+    /// manifest's own `period`.
+    pub fn render(&self, period: Option<&str>) -> Result<Job, ManifestError> {
+        let shown = self.path.display().to_string();
+        let templates = &self.templates;
+        let at_reference = |message: String| {
+            let (offset, len) = templates.reference;
+            Problem::error("manifest::period", &templates.file, offset, len, message)
+        };
+        let Some(period) = period.or(self.manifest.period.as_deref()) else {
+            let problem = at_reference(
+                "no period to render: the manifest sets no `period` and none was given".into(),
+            )
+            .with_help("pass `--period 2026-12`, or set `period: \"2026-12\"` in the manifest");
+            return Err(ManifestError::new(&shown, vec![problem]));
+        };
+        if let Err(reason) = super::check_period(period) {
+            let problem = at_reference(format!("period `{period}` is invalid: it {reason}"))
+                .with_help(
+                    "a period is 1 to 32 letters, digits, `-`, `_` or `.`, such as `2026-12`",
+                );
+            return Err(ManifestError::new(&shown, vec![problem]));
+        }
+
+        let mut registry = template::registry();
+        let mut problems = Vec::new();
+        let description_range = templates.description.unwrap_or(templates.reference);
+        let top_level = [
+            (
+                "reference",
+                Some(self.manifest.reference.as_str()),
+                templates.reference,
+            ),
+            (
+                "description",
+                self.manifest.description.as_deref(),
+                description_range,
+            ),
+        ];
+        for (name, source, range) in top_level {
+            if let Some(source) = source
+                && let Err(error) = registry.register_template_string(name, source)
+            {
+                problems.push(Problem::error(
+                    "manifest::template",
+                    &templates.file,
+                    range.0,
+                    range.1,
+                    format!("`{name}` is not a valid template: {error}"),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ManifestError::new(&shown, problems));
+        }
+
+        let mut payments = Vec::with_capacity(self.recipients.len());
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(self.recipients.len());
+        for (index, (recipient, origin)) in self.recipients.iter().zip(&self.origins).enumerate() {
+            let context = self.context(period, recipient);
+            let reference = match registry.render("reference", &context) {
+                Ok(text) => text,
+                Err(error) => {
+                    problems.push(render_error(
+                        origin,
+                        recipient,
+                        "reference",
+                        &error.to_string(),
+                    ));
+                    continue;
+                }
+            };
+            if let Err(message) = check_reference(&reference) {
+                problems.push(origin.error("manifest::reference", format!("recipient `{}`: rendered reference `{reference}` {message}", recipient.id))
+                    .with_help(format!("a reference is 1 to {REFERENCE_MAX_CHARS} letters, digits, `-`, `_` or `.`; change the `reference` template or the values it reads")));
+                continue;
+            }
+            if let Some(first) = seen.insert(reference.clone(), index) {
+                let first_id = &self.recipients[first].id;
+                problems.push(origin.error("manifest::duplicate-reference", format!("recipient `{}` renders reference `{reference}`, as recipient `{first_id}` does", recipient.id))
+                    .with_help("the reference is the provider's idempotency key, so it must be unique: include `{{id}}` in the `reference` template"));
+                continue;
+            }
+            let description = match self.render_description(&mut registry, recipient, &context) {
+                Ok(description) => description,
+                Err(message) => {
+                    problems.push(render_error(origin, recipient, "description", &message));
+                    continue;
+                }
+            };
+            if let Some(text) = &description
+                && text.chars().count() > DESCRIPTION_MAX_CHARS
+            {
+                let range = origin.description.unwrap_or(description_range);
+                let file = if origin.description.is_some() {
+                    &origin.file
+                } else {
+                    &templates.file
+                };
+                problems.push(Problem::error("manifest::description", file, range.0, range.1, format!("recipient `{}`: rendered description is {} characters, above the maximum of {DESCRIPTION_MAX_CHARS}", recipient.id, text.chars().count()))
+                    .with_help("shorten the `description` template"));
+                continue;
+            }
+            let Ok(msisdn) = Msisdn::parse(&recipient.msisdn) else {
+                problems.push(origin.error(
+                    "manifest::msisdn",
+                    format!(
+                        "recipient `{}`: msisdn `{}` is invalid",
+                        recipient.id, recipient.msisdn
+                    ),
+                ));
+                continue;
+            };
+            payments.push(Payment {
+                recipient_id: recipient.id.clone(),
+                name: recipient.name.clone(),
+                msisdn,
+                amount: Amount(recipient.amount),
+                reference,
+                description,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(ManifestError::new(&shown, problems));
+        }
+        Ok(Job {
+            name: self.manifest.job.clone(),
+            period: period.to_owned(),
+            payments,
+            fee_rate: self.fee_rate,
+            limits: self.manifest.limits.clone().unwrap_or_default(),
+            chunk_size: self.manifest.chunk_size.map(|size| size as usize),
+            on_kyc_failure: self.manifest.on_kyc_failure,
+            sub_company_id: self.manifest.sub_company_id.clone(),
+            manifest_digest: self.digest.clone(),
+        })
+    }
+
+    /// Builds what templates see: `job`, `period`, the recipient's `id`, `name`, `msisdn`,
+    /// `amount`, and `vars` (the recipient's over the manifest's).
+    fn context(&self, period: &str, recipient: &Recipient) -> Value {
+        let mut vars: BTreeMap<&str, &str> = self
+            .manifest
+            .vars
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        vars.extend(
+            recipient
+                .vars
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        );
+        let mut context = Map::with_capacity(7);
+        context.insert("job".into(), self.manifest.job.clone().into());
+        context.insert("period".into(), period.into());
+        context.insert("id".into(), recipient.id.clone().into());
+        context.insert("name".into(), recipient.name.clone().into());
+        context.insert("msisdn".into(), recipient.msisdn.clone().into());
+        context.insert("amount".into(), recipient.amount.into());
+        context.insert(
+            "vars".into(),
+            Value::Object(
+                vars.into_iter()
+                    .map(|(key, value)| (key.to_owned(), value.into()))
+                    .collect(),
+            ),
+        );
+        Value::Object(context)
+    }
+
+    fn render_description(
+        &self,
+        registry: &mut Handlebars<'static>,
+        recipient: &Recipient,
+        context: &Value,
+    ) -> Result<Option<String>, String> {
+        let rendered = match &recipient.description {
+            Some(own) => {
+                let compiled = template::compile(own)?;
+                template::variables(&compiled)?;
+                registry
+                    .render_template(own, context)
+                    .map_err(|error| error.to_string())?
+            }
+            None if self.manifest.description.is_some() => registry
+                .render("description", context)
+                .map_err(|error| error.to_string())?,
+            None => return Ok(None),
+        };
+        Ok(Some(rendered).filter(|text| !text.is_empty()))
+    }
+}
+
+fn render_error(origin: &Origin, recipient: &Recipient, key: &str, message: &str) -> Problem {
+    origin
+        .error(
+            "manifest::template",
+            format!(
+                "recipient `{}`: the `{key}` template failed to render: {message}",
+                recipient.id
+            ),
+        )
+        .with_help(
+            "templates see `job`, `period`, `id`, `name`, `msisdn`, `amount` and `vars.NAME`",
+        )
+}
+
+/// Checks a rendered reference: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+fn check_reference(reference: &str) -> Result<(), String> {
+    if reference.is_empty() {
+        return Err("is empty".into());
+    }
+    if reference.chars().count() > REFERENCE_MAX_CHARS {
+        return Err(format!(
+            "is {} characters, above the maximum of {REFERENCE_MAX_CHARS}",
+            reference.chars().count()
+        ));
+    }
+    match reference.chars().find(|c| !super::is_reference_char(*c)) {
+        Some(bad) => Err(format!("contains `{bad}`, which is not allowed")),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,236 @@
+//! The manifest's JSON Schema, generated from the types, and its check with errors located in
+//! the YAML source.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use marked_yaml::Node;
+
+use super::diagnostic::{Problem, SourceFile};
+use super::types::Manifest;
+use super::yaml;
+
+/// Returns the JSON Schema of a manifest, pretty-printed with a final newline, exactly as
+/// `schemas/manifest.schema.json` stores it.
+pub fn schema_json() -> String {
+    let mut schema = schemars::schema_for!(Manifest);
+    schema.insert(
+        "$id".to_owned(),
+        "https://github.com/payroll/payroll/schemas/manifest.schema.json".into(),
+    );
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn validator() -> Option<&'static jsonschema::Validator> {
+    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            let schema: serde_json::Value = serde_json::from_str(&schema_json()).ok()?;
+            jsonschema::validator_for(&schema).ok()
+        })
+        .as_ref()
+}
+
+/// Checks `value`, the JSON reading of `root`, against the schema. Returns each problem with the
+/// JSON pointer of the value it is about.
+pub fn check(file: &SourceFile, root: &Node, value: &serde_json::Value) -> Vec<(String, Problem)> {
+    let Some(validator) = validator() else {
+        return vec![(
+            String::new(),
+            Problem::error(
+                "manifest::internal",
+                file,
+                0,
+                0,
+                "the built-in manifest schema failed to compile; this is a bug in payroll",
+            ),
+        )];
+    };
+    validator
+        .iter_errors(value)
+        .map(|error| {
+            let pointer = error.instance_path().as_str().to_owned();
+            let problem = locate(file, root, &pointer, error.kind(), &error.to_string());
+            (pointer, problem)
+        })
+        .collect()
+}
+
+fn locate(
+    file: &SourceFile,
+    root: &Node,
+    pointer: &str,
+    kind: &ValidationErrorKind,
+    text: &str,
+) -> Problem {
+    let node = yaml::lookup(root, pointer).unwrap_or(root);
+    let (offset, len) = yaml::node_range(file, node);
+    let place = if pointer.is_empty() {
+        "the manifest".to_owned()
+    } else {
+        format!("`{}`", display_path(pointer))
+    };
+    match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let name = unexpected.first().cloned().unwrap_or_default();
+            let known = known_keys(pointer);
+            let (offset, len) = match node {
+                Node::Mapping(mapping) => yaml::key(mapping, &name)
+                    .map_or((offset, len), |key| yaml::scalar_range(file, key)),
+                _ => (offset, len),
+            };
+            let mut problem = Problem::error(
+                "manifest::unknown-key",
+                file,
+                offset,
+                len,
+                format!("unknown key `{name}` in {place}"),
+            );
+            if let Some(suggestion) = closest(&name, known) {
+                problem = problem.with_help(format!("did you mean `{suggestion}`?"));
+            } else if !known.is_empty() {
+                problem = problem.with_help(format!("the keys allowed here are {}", quoted(known)));
+            }
+            problem
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            Problem::error(
+                "manifest::missing-key",
+                file,
+                offset,
+                len,
+                format!("{place} is missing the required key `{name}`"),
+            )
+            .with_help(format!("add `{name}:` to this mapping"))
+        }
+        ValidationErrorKind::Type { .. } => Problem::error(
+            "manifest::type",
+            file,
+            offset,
+            len,
+            format!("{place}: {text}"),
+        )
+        .with_help(type_help(pointer)),
+        _ => Problem::error(
+            "manifest::schema",
+            file,
+            offset,
+            len,
+            format!("{place}: {text}"),
+        )
+        .with_help("see the manifest reference, or run `payroll schema`"),
+    }
+}
+
+/// Turns `/recipients/3/amount` into `recipients[3].amount`.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        if segment.bytes().all(|byte| byte.is_ascii_digit()) && !segment.is_empty() {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+    }
+    out
+}
+
+fn type_help(pointer: &str) -> &'static str {
+    let last = pointer.rsplit('/').next().unwrap_or_default();
+    match last {
+        "amount" | "max_total" | "max_amount" | "max_recipients" | "chunk_size" | "version" => {
+            "write a whole number without quotes"
+        }
+        "msisdn" | "id" | "period" | "reference" | "description" => {
+            "write the value in double quotes so YAML reads it as text"
+        }
+        _ => "see the manifest reference, or run `payroll schema`",
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "job",
+    "period",
+    "reference",
+    "description",
+    "vars",
+    "schedule",
+    "limits",
+    "fees",
+    "chunk_size",
+    "sub_company_id",
+    "on_kyc_failure",
+    "allow_duplicate_msisdn",
+    "recipients_file",
+    "recipients",
+];
+const RECIPIENT_KEYS: &[&str] = &["id", "name", "msisdn", "amount", "description", "vars"];
+const SCHEDULE_KEYS: &[&str] = &["cron", "timezone", "period", "catch_up"];
+const LIMIT_KEYS: &[&str] = &["max_total", "max_amount", "max_recipients"];
+
+fn known_keys(pointer: &str) -> &'static [&'static str] {
+    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
+    match segments.as_slice() {
+        [] => TOP_KEYS,
+        ["recipients", _] => RECIPIENT_KEYS,
+        ["schedule"] => SCHEDULE_KEYS,
+        ["limits"] => LIMIT_KEYS,
+        _ => &[],
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Returns the known key closest to `name` when it is a likely typo (edit distance at most 2).
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_path_reads_like_code() {
+        assert_eq!(display_path("/recipients/3/amount"), "recipients[3].amount");
+        assert_eq!(display_path("/schedule/cron"), "schedule.cron");
+    }
+
+    #[test]
+    fn closest_suggests_typos_only() {
+        assert_eq!(closest("amout", RECIPIENT_KEYS), Some("amount"));
+        assert_eq!(closest("salary", RECIPIENT_KEYS), None);
+    }
+}
