@@ -45,6 +45,17 @@ pub struct ApplyOptions {
     pub progress: bool,
     /// Digest of the saved plan being applied, for the run record.
     pub plan_digest: Option<String>,
+    /// Set by a signal handler: apply finishes and records the batch in flight, sends no
+    /// further batch and does not wait.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ApplyOptions {
+    fn stop_requested(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 impl Default for ApplyOptions {
@@ -58,6 +69,7 @@ impl Default for ApplyOptions {
             max_resends: 5,
             progress: false,
             plan_digest: None,
+            stop: None,
         }
     }
 }
@@ -198,7 +210,10 @@ async fn run_stages(
         Err(other) => return Err(other),
     }
 
-    if options.wait {
+    if options.stop_requested() && report.stopped.is_none() {
+        report.stopped = Some("stopped by a signal; run again to finish".to_owned());
+    }
+    if options.wait && report.stopped.is_none() {
         poll::wait_for_pending(plan, store, client, options).await?;
     }
     Ok(report)

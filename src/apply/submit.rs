@@ -100,6 +100,14 @@ pub(super) async fn send_all(
     };
     let chunk_size = options.chunk_size.max(1);
     for (index, chunk) in items.chunks(chunk_size).enumerate() {
+        if options.stop_requested() {
+            tracing::warn!(
+                sent = report.sent,
+                left = items.len() as u64 - report.sent,
+                "stop requested; no further batch is sent"
+            );
+            break;
+        }
         if index > 0 && !options.batch_pause.is_zero() {
             tokio::time::sleep(options.batch_pause).await;
         }
