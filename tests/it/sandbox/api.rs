@@ -639,3 +639,16 @@ async fn unknown_path_is_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(message(&body).contains("/v2/nothing"));
 }
+
+/// The configured latency delays every response.
+#[tokio::test]
+async fn latency_delays_every_response() {
+    let sandbox = TestSandbox::builder()
+        .latency(Duration::from_millis(150))
+        .start()
+        .await;
+    let started = std::time::Instant::now();
+    let (status, _) = get(&sandbox, "/v1/balance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
