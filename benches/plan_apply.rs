@@ -20,7 +20,8 @@ fn job(count: usize) -> Job {
         .map(|index| Payment {
             recipient_id: format!("E{index:05}"),
             name: format!("Recipient {index}"),
-            msisdn: Msisdn::parse(&format!("22507{:08}", 10_000_000 + index)).expect("valid number"),
+            msisdn: Msisdn::parse(&format!("22507{:08}", 10_000_000 + index))
+                .expect("valid number"),
             amount: Amount(10_000 + (index as u64 % 100) * 1_000),
             reference: format!("bench-2026-12-E{index:05}"),
             description: None,
@@ -53,7 +54,10 @@ fn report(stage: &str, took: Duration, requests: u64, bound: Duration) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let count: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let latency_ms: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
     let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(16);
