@@ -153,7 +153,7 @@ fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7], action_st
 /// One line that says what applying this plan would do.
 pub fn verdict(plan: &Plan) -> String {
     if plan.is_blocked() {
-        "This plan is blocked: fix what is listed above, then plan again.".to_owned()
+        "This plan is blocked: fix what it lists as blocked, then plan again.".to_owned()
     } else if plan.has_changes() {
         format!(
             "Apply would pay {} payment(s) for {} in all.",
@@ -246,7 +246,7 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
     if !plan.orphans.is_empty() {
         let _ = writeln!(
             out,
-            "\nRecorded for this period but no longer in the manifest:\n"
+            "\nRecorded for this period but no longer in the manifest (not touched):\n"
         );
         for orphan in &plan.orphans {
             let _ = writeln!(

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod manifest;
 mod plan;
+mod render;
 mod sandbox;
 mod schedule;
 mod state;
