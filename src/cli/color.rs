@@ -24,9 +24,9 @@ pub enum Stream {
 impl ColorChoice {
     /// True when output written to `stream` should carry colours.
     ///
-    /// An explicit `--color always` or `never` wins over the environment; under `auto`, a
-    /// non-empty `NO_COLOR` turns colours off (see no-color.org), and so does a stream that is
-    /// not a terminal.
+    /// An explicit `--color always` or `never` wins over the environment. Under `auto`, a
+    /// non-empty `NO_COLOR` turns colours off, as no-color.org defines it, and so does a stream
+    /// that is not a terminal.
     pub fn enabled(self, stream: Stream) -> bool {
         match self {
             ColorChoice::Always => true,

@@ -57,6 +57,7 @@ pub fn run(args: InitArgs, global: &GlobalArgs) -> miette::Result<u8> {
     }
 
     let jobs = dir.join("jobs");
+    let jobs_existed = jobs.is_dir();
     std::fs::create_dir_all(&jobs).map_err(|e| {
         miette!(
             help = "check that the parent folder exists and is writable",
@@ -64,7 +65,13 @@ pub fn run(args: InitArgs, global: &GlobalArgs) -> miette::Result<u8> {
             jobs.display()
         )
     })?;
-    write_all(&targets)?;
+    if let Err(report) = write_all(&targets) {
+        if !jobs_existed {
+            // Only succeeds when the folder is still empty, so nothing of the user's is lost.
+            let _ = std::fs::remove_dir(&jobs);
+        }
+        return Err(report);
+    }
 
     let mut listing = String::new();
     for target in &targets {
@@ -102,7 +109,7 @@ fn targets(dir: &Path) -> miette::Result<Vec<Target>> {
     ])
 }
 
-/// The manifest's JSON Schema, generated from the same types that parse manifests.
+/// Generates the manifest's JSON Schema from the same types that parse manifests.
 // NOTE: `payroll schema` is the reference output; if it post-processes the generated schema,
 // this should call the same function so that both stay equal.
 fn schema() -> miette::Result<String> {
@@ -113,8 +120,8 @@ fn schema() -> miette::Result<String> {
     Ok(body)
 }
 
-/// Writes every target with `create_new`, so that a file created by someone else since the
-/// check is never overwritten; on any failure, removes what this call wrote.
+/// Writes every target with `create_new`, so a file created by someone else since the check is
+/// never overwritten. On any failure, it removes the files this call wrote.
 fn write_all(targets: &[Target]) -> miette::Result<()> {
     let mut written: Vec<&Path> = Vec::new();
     for target in targets {

@@ -169,8 +169,8 @@ pub fn main() -> ExitCode {
 
 /// Parses `args`, printing help, version or a usage error.
 ///
-/// clap exits 2 on a usage error, which `plan --detailed-exitcode` uses for "something to pay";
-/// a mistyped flag in a CI script must not read as that, so usage errors exit 1 here.
+/// clap exits 2 on a usage error, but `plan --detailed-exitcode` uses 2 for "something to pay".
+/// A mistyped flag in a CI script must not read as that, so usage errors exit 1 here.
 fn parse(args: &[OsString]) -> Result<Cli, u8> {
     let mut command = Cli::command();
     if let Some(choice) = ColorChoice::scan(args) {

@@ -6,8 +6,8 @@ use anstyle::{AnsiColor, Style};
 
 use crate::plan::{Action, Plan, PlanItem};
 
-/// Most payment rows in a Markdown plan: GitHub rejects comments over 65 536 characters, and a
-/// row takes up to about 150.
+/// Maximum number of payment rows in a Markdown plan. GitHub rejects comments over 65 536
+/// characters, and a row takes up to about 150 (an estimate from typical names and reasons).
 pub const MARKDOWN_MAX_ROWS: usize = 300;
 
 /// Renders the plan for a terminal, without colours: the summary first, then one row per
@@ -16,8 +16,8 @@ pub fn text(plan: &Plan, digest: Option<&str>) -> String {
     text_styled(plan, digest, false)
 }
 
-/// The colour of an action in the text plan: what sends money stands out, what stops the plan
-/// stands out most.
+/// Returns the style of an action's cell: green, yellow or cyan for what sends or waits, bold red
+/// for what stops the plan, and no colour for the rest.
 fn action_style(action: Action) -> Style {
     let color = match action {
         Action::Pay => AnsiColor::Green,
@@ -130,8 +130,8 @@ pub fn text_styled(plan: &Plan, digest: Option<&str>, color: bool) -> String {
     out
 }
 
-/// Writes one table row; `action_style` colours the first cell, after padding is computed on
-/// the plain text so that escape codes do not shift the columns.
+/// Writes one table row with `action_style` on its first cell. Padding is computed on the plain
+/// text, so escape codes do not shift the columns.
 fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7], action_style: Style) {
     let mut line = String::from(" ");
     for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
@@ -216,8 +216,8 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
         "| action | id | name | msisdn | amount | fee | reference | reason |"
     );
     let _ = writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |");
-    let shown = markdown_rows(plan);
-    for item in &shown {
+    let table_items = markdown_rows(plan);
+    for item in &table_items {
         let action = match item.action {
             Action::Blocked => "**blocked**".to_owned(),
             other => other.as_str().to_owned(),
@@ -234,12 +234,12 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
             escape(&item.reason)
         );
     }
-    if shown.len() < plan.items.len() {
+    if table_items.len() < plan.items.len() {
         let _ = writeln!(
             out,
             "\n{} more payment(s) not shown, none of them blocked or retried: `payroll show \
              PLANFILE` lists them all.",
-            plan.items.len() - shown.len()
+            plan.items.len() - table_items.len()
         );
     }
     let _ = writeln!(out, "\n</details>");
@@ -259,8 +259,9 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
     out
 }
 
-/// The rows of the Markdown table: every item when they fit under [`MARKDOWN_MAX_ROWS`], else
-/// the blocked and retried items first, then the others in plan order up to the limit.
+/// Selects the rows of the Markdown table: every item when they fit under
+/// [`MARKDOWN_MAX_ROWS`], else the blocked and retried items first, then the others in plan
+/// order up to the limit.
 fn markdown_rows(plan: &Plan) -> Vec<&PlanItem> {
     if plan.items.len() <= MARKDOWN_MAX_ROWS {
         return plan.items.iter().collect();

@@ -21,8 +21,8 @@ struct Run {
     stderr: String,
 }
 
-/// The `payroll` binary with an empty environment, so that no `DJAMO_*`, `NO_COLOR` or
-/// `PAYROLL_STATE` of the machine leaks in, and a fixed help width.
+/// Builds a command for the `payroll` binary with an empty environment and a fixed help width,
+/// so no `DJAMO_*`, `NO_COLOR` or `PAYROLL_STATE` of the machine leaks in.
 fn payroll() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_payroll"));
     command.env_clear().env("COLUMNS", "100");
@@ -42,7 +42,7 @@ fn run_args(args: &[&str]) -> Run {
     run(payroll().args(args))
 }
 
-/// Every subcommand name, from the same definitions the parser uses.
+/// Lists every subcommand name from the same definitions the parser uses.
 fn subcommands() -> Vec<String> {
     Cli::command()
         .get_subcommands()
@@ -256,7 +256,16 @@ fn init_writes_starter_files() {
         jiff::civil::Date::strptime("%Y-%m-%d", format!("{period}-01")).is_ok(),
         "period `{period}` is not a month"
     );
-    assert!(starter.reference.contains("{{period}}") && starter.reference.contains("{{id}}"));
+    assert!(
+        starter.reference.contains("{{period}}"),
+        "{}",
+        starter.reference
+    );
+    assert!(
+        starter.reference.contains("{{id}}"),
+        "{}",
+        starter.reference
+    );
     assert_recipients_valid(&starter);
 
     let job_text = std::fs::read_to_string(dir.join("jobs/transport-allowance.yaml")).expect("job");
@@ -653,7 +662,7 @@ fn workflow() -> serde_norway::Value {
     serde_norway::from_str(&text).expect("the workflow is valid YAML")
 }
 
-/// The `run` scripts of a job's steps, in order, with each step's id, `uses` and `env`.
+/// One step of a workflow job: its id, `uses`, `run` script, `if` and `env`.
 struct Step {
     id: Option<String>,
     uses: Option<String>,
@@ -688,7 +697,7 @@ fn steps(workflow: &serde_norway::Value, job: &str) -> Vec<Step> {
         .collect()
 }
 
-/// Every `payroll` command line of the scripts: at the start of a line or after `$(`, `|`,
+/// Extracts every `payroll` command line of a script: at the start of a line or after `$(`, `|`,
 /// `||`, `&&` or `;`, up to the next pipe, redirection or closing parenthesis.
 fn payroll_command_lines(script: &str) -> Vec<String> {
     let joined = script.replace("\\\n", " ");
@@ -927,7 +936,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Every transaction the sandbox ledger holds, as (reference, status).
+/// Fetches every transaction of the sandbox ledger as (reference, status).
 async fn ledger(base_url: &str, token: &str) -> Vec<(String, String)> {
     let body: serde_json::Value = reqwest::Client::new()
         .get(format!("{base_url}/_sandbox/ledger"))

@@ -6,7 +6,7 @@ use payroll::money::{Amount, FeeRate};
 use payroll::plan::render;
 use payroll::plan::{Action, Orphan, Plan, PlanItem, Summary};
 
-/// Insta settings shared by every snapshot: snapshots live in `tests/snapshots`, and ports,
+/// Returns the insta settings shared by every snapshot: snapshots live in `tests/snapshots`, and ports,
 /// times, temporary paths and digests are replaced by placeholders.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -45,7 +45,7 @@ fn item(id: &str, name: &str, amount: u64, action: Action, reason: &str, status:
     }
 }
 
-/// A plan with one item of every action, a warning and an orphan, as `plan` would build it.
+/// Builds a plan with one item of every action, a warning and an orphan, as `plan` would build it.
 pub fn sample_plan() -> Plan {
     let mut retry = item(
         "E004",
@@ -137,7 +137,7 @@ pub fn sample_plan() -> Plan {
     }
 }
 
-/// The sample plan with one recipient blocked and a plan-wide blocker.
+/// Builds the sample plan with one recipient blocked and a plan-wide blocker.
 pub fn blocked_plan() -> Plan {
     let mut plan = sample_plan();
     plan.items.push(item(
