@@ -78,3 +78,44 @@ impl From<ColorChoice> for clap::ColorChoice {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(words: &[&str]) -> Option<ColorChoice> {
+        let args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+        ColorChoice::scan(&args)
+    }
+
+    #[test]
+    fn scan_reads_both_spellings() {
+        assert_eq!(
+            scan(&["payroll", "--color=never", "plan"]),
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(
+            scan(&["payroll", "plan", "--color", "always"]),
+            Some(ColorChoice::Always)
+        );
+        assert_eq!(scan(&["payroll", "plan"]), None);
+    }
+
+    #[test]
+    fn scan_keeps_last_valid_value() {
+        let words = ["payroll", "--color", "never", "--color=auto"];
+        assert_eq!(scan(&words), Some(ColorChoice::Auto));
+        assert_eq!(scan(&["payroll", "--color", "purple"]), None);
+    }
+
+    #[test]
+    fn scan_stops_at_double_dash() {
+        assert_eq!(scan(&["payroll", "show", "--", "--color=always"]), None);
+    }
+
+    #[test]
+    fn explicit_choice_ignores_environment() {
+        assert!(ColorChoice::Always.enabled(Stream::Stdout));
+        assert!(!ColorChoice::Never.enabled(Stream::Stderr));
+    }
+}
