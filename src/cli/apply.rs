@@ -90,7 +90,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
     } = prepared;
 
     if plan.is_blocked() {
-        print_stdout(&render::text(&plan, plan_digest.as_deref()));
+        print_stdout(&render::text_styled(
+            &plan,
+            plan_digest.as_deref(),
+            global.stdout_color(),
+        ));
         return Err(miette!(
             help = "fix what the plan lists as blocked, then run apply again; nothing was paid",
             "the plan for `{}` `{}` is blocked",
@@ -108,7 +112,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
     }
 
     if !args.auto_approve {
-        print_stdout(&render::text(&plan, plan_digest.as_deref()));
+        print_stdout(&render::text_styled(
+            &plan,
+            plan_digest.as_deref(),
+            global.stdout_color(),
+        ));
         confirm(&plan)?;
     } else if !global.quiet {
         eprintln!("{}", render::verdict(&plan));
