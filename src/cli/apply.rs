@@ -136,9 +136,25 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
         plan_digest,
         ..ApplyOptions::default()
     };
-    let report = crate::apply::apply(&plan, &store, &provider.client, &options)
-        .await
-        .map_err(apply_report)?;
+    let report = match crate::apply::apply(&plan, &store, &provider.client, &options).await {
+        Ok(report) => report,
+        Err(error) => {
+            // Payments left `submitting` or `unknown` make this exit 4, not 1: the user's next
+            // step is to run again, which reconciles them by reference.
+            let unsettled = crate::state::Store::payments(&store, &plan.job, &plan.period)
+                .map(|records| records.iter().filter(|r| r.status.needs_reconcile()).count())
+                .unwrap_or(0);
+            if unsettled == 0 {
+                return Err(apply_report(error));
+            }
+            eprintln!("{:?}", apply_report(error));
+            eprintln!(
+                "{unsettled} payment(s) have an unknown outcome: run the same command again to \
+                 reconcile them; nothing will be paid twice"
+            );
+            return Ok(exit::UNKNOWN_OUTCOME);
+        }
+    };
     print_stdout(&summary(&plan, &report, options.wait));
     Ok(report.exit_code(options.wait))
 }
