@@ -1,11 +1,136 @@
-//! `payroll sandbox`.
+//! `payroll sandbox`: serves the simulator over HTTP until stopped.
 
-use crate::cli::GlobalArgs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use miette::{IntoDiagnostic, WrapErr};
+
+use crate::cli::{GlobalArgs, exit};
+use crate::djamo::ApiToken;
+use crate::money::Amount;
+use crate::sandbox::{self, DEFAULT_BALANCE, DEV_TOKEN, SandboxConfig};
+
+/// Serve the Djamo sandbox over HTTP until stopped (Ctrl-C or SIGTERM).
+///
+/// With `--company-id` (or `DJAMO_COMPANY_ID`) every `/v1` request must also carry that
+/// `X-Company-Id`. Request log lines appear with `-v`.
 #[derive(Debug, clap::Args)]
-pub struct SandboxArgs {}
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = sandbox::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Bearer token that every request must carry.
+    #[arg(
+        long,
+        value_name = "T",
+        env = "DJAMO_SANDBOX_TOKEN",
+        default_value = DEV_TOKEN,
+        hide_env_values = true,
+        hide_default_value = false
+    )]
+    pub token: String,
+
+    /// Folder of the ledger [default: <state>/sandbox].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Sets the business balance in XOF at start [default for a new ledger: 100000000].
+    #[arg(long, value_name = "N")]
+    pub balance: Option<u64>,
+
+    /// Delay added to every response, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// How long a transaction stays pending, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub settle_ms: u64,
+}
 
 pub async fn run(args: SandboxArgs, global: &GlobalArgs) -> miette::Result<u8> {
-    let _ = (args, global);
-    unimplemented!("sandbox")
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| global.state_dir.join(sandbox::STATE_SUBDIR));
+    let token = ApiToken::new(args.token.trim());
+    if token.expose().is_empty() {
+        miette::bail!("the sandbox token is empty; pass `--token` or set `DJAMO_SANDBOX_TOKEN`");
+    }
+    let config = SandboxConfig {
+        listen: args.listen,
+        data_dir: data_dir.clone(),
+        token: token.clone(),
+        company_id: global.company_id.clone(),
+        initial_balance: args.balance.map(Amount).unwrap_or(DEFAULT_BALANCE),
+        latency: Duration::from_millis(args.latency_ms),
+        settle_after: Duration::from_millis(args.settle_ms),
+    };
+    let handle = sandbox::start(config)
+        .await
+        .into_diagnostic()
+        .wrap_err("could not start the sandbox")?;
+
+    if let Some(balance) = args.balance {
+        set_balance(&handle.base_url(), &token, balance).await?;
+    }
+
+    let shown_token = if token.expose() == DEV_TOKEN {
+        format!("the dev token `{DEV_TOKEN}`")
+    } else {
+        "the one from `--token`".to_owned()
+    };
+    eprintln!(
+        "sandbox serving on {} (ledger `{}`, token: {shown_token})",
+        handle.base_url(),
+        data_dir.display()
+    );
+
+    wait_for_stop_signal().await?;
+    eprintln!("sandbox stopping");
+    handle.stop().await;
+    Ok(exit::OK)
+}
+
+/// Sets the balance through the admin endpoint, so that `--balance` also applies to a ledger
+/// that already exists.
+async fn set_balance(base_url: &str, token: &ApiToken, amount: u64) -> miette::Result<()> {
+    let response = reqwest::Client::new()
+        .post(format!("{base_url}/_sandbox/balance"))
+        .bearer_auth(token.expose())
+        .json(&sandbox::admin::SetBalance {
+            amount: Amount(amount),
+        })
+        .send()
+        .await
+        .into_diagnostic()
+        .wrap_err("could not set the sandbox balance")?;
+    if !response.status().is_success() {
+        miette::bail!(
+            "could not set the sandbox balance: HTTP {}",
+            response.status()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() -> miette::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())
+        .into_diagnostic()
+        .wrap_err("could not listen for SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.into_diagnostic().wrap_err("could not listen for Ctrl-C"),
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() -> miette::Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .into_diagnostic()
+        .wrap_err("could not listen for Ctrl-C")
 }
