@@ -466,7 +466,7 @@ async fn sixteen_calls(sandbox: &TestSandbox, limit: usize) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_limit_caps_requests() {
-    let latency = Duration::from_millis(100);
+    let latency = Duration::from_millis(200);
     let sandbox = TestSandbox::builder().latency(latency).start().await;
 
     let limited = sixteen_calls(&sandbox, 4).await;

@@ -361,10 +361,7 @@ fn open_store_child_helper() {
     }
 }
 
-/// Opens `dir` in a child process running [`open_store_child_helper`], optionally as another
-/// user, and returns its result and help lines.
-fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
-    let exe = std::env::current_exe().expect("test executable path");
+fn child_command(exe: &Path, dir: &Path, uid: Option<u32>) -> Command {
     let mut command = Command::new(exe);
     command
         .args([
@@ -378,7 +375,31 @@ fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
         std::os::unix::process::CommandExt::uid(&mut command, uid);
         std::os::unix::process::CommandExt::gid(&mut command, uid);
     }
-    let output = command.output().expect("child test process runs");
+    command
+}
+
+/// Opens `dir` in a child process running [`open_store_child_helper`], optionally as another
+/// user, and returns its result and help lines.
+fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
+    let exe = std::env::current_exe().expect("test executable path");
+    let output = match child_command(&exe, dir, uid).output() {
+        Ok(output) => output,
+        // Another user cannot run the executable where it is when a folder above it is private,
+        // as under `/root`; a copy in a world-readable temporary folder can be run.
+        Err(e) if uid.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            use std::os::unix::fs::PermissionsExt;
+            let copy_dir = tempfile::tempdir().expect("tempdir");
+            let public = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(copy_dir.path(), public.clone()).expect("chmod");
+            let copy = copy_dir.path().join("it");
+            std::fs::copy(&exe, &copy).expect("copy test executable");
+            std::fs::set_permissions(&copy, public).expect("chmod");
+            child_command(&copy, dir, uid)
+                .output()
+                .expect("child test process runs from a copy")
+        }
+        Err(e) => panic!("child test process did not start: {e}"),
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = |marker: &str| {
         stdout
