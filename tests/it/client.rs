@@ -439,7 +439,7 @@ async fn unreachable_provider_names_url() {
     let text = error.to_string();
     assert!(
         text.starts_with(&format!(
-            "GET /v1/balance failed: could not connect to `http://{addr}`: "
+            "GET /v1/balance failed to connect to `http://{addr}`: "
         )),
         "{text}"
     );
