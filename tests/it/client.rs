@@ -391,6 +391,12 @@ async fn dropped_batch_is_unknown_and_found() {
         .await
         .expect_err("the answer was cut");
     assert!(matches!(error.kind, ApiErrorKind::Connection(_)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("POST /v1/transactions/batch failed: the connection broke: "),
+        "{error}"
+    );
     assert_eq!(error.attempts, 1);
     assert!(error.outcome_unknown());
 
