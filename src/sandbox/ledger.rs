@@ -139,16 +139,14 @@ impl Ledger {
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 40 =>
-                {
+                Err(e) if is_locked(&e) && attempts < 40 => {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if is_locked(&e) => {
                     return Err(error(
-                        "it is locked by another process; stop the other sandbox or pass \
-                         another `--data` folder"
+                        "another process has it open; stop the other sandbox or pass another \
+                         `--data` folder"
                             .to_owned(),
                     ));
                 }
@@ -182,8 +180,17 @@ impl Ledger {
     }
 
     /// Makes every write so far durable against a process crash.
+    ///
+    /// NOTE: sled 0.34's `flush_async` can hang when several calls overlap (spacejam/sled#1241),
+    /// so the blocking `flush` runs on tokio's blocking pool instead.
     pub async fn flush(&self) -> Result<(), sled::Error> {
-        self.db.flush_async().await.map(|_| ())
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(result) => result.map(|_| ()),
+            Err(join) => Err(sled::Error::ReportableBug(format!(
+                "flush task failed: {join}"
+            ))),
+        }
     }
 
     /// The fee on one transfer.
@@ -511,6 +518,12 @@ impl Ledger {
             .map_err(|_| ApiFailure::internal("ledger counter is not 8 bytes"))?;
         Ok(u64::from_be_bytes(array))
     }
+}
+
+/// sled reports a folder opened by another process as an `Other` I/O error with this text.
+fn is_locked(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().contains("could not acquire lock"))
 }
 
 fn tx_key(id: &str) -> Vec<u8> {

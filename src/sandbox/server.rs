@@ -129,8 +129,9 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if !token.is_some_and(|t| constant_time_eq(t.as_bytes(), state.token.expose().as_bytes())) {
         return ApiFailure::new(
             StatusCode::UNAUTHORIZED,
