@@ -13,8 +13,10 @@ use crate::sandbox::{self, DEFAULT_BALANCE, DEV_TOKEN, SandboxConfig};
 
 /// Serve the Djamo sandbox over HTTP until stopped (Ctrl-C or SIGTERM).
 ///
-/// With `--company-id` (or `DJAMO_COMPANY_ID`) every `/v1` request must also carry that
-/// `X-Company-Id`. Request log lines appear with `-v`.
+/// Example: `payroll sandbox --balance 5000000 --settle-ms 500`
+///
+/// The URL it serves on is printed on stderr. With `--company-id` (or `DJAMO_COMPANY_ID`) every
+/// `/v1` request must also carry that `X-Company-Id`. Request log lines appear with `-v`.
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
     /// Address to listen on.
