@@ -7,6 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::djamo::wire::ErrorBody;
 
+/// The machine code of an error response, kept in its extensions for the request log.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
+
 /// One error response.
 #[derive(Debug)]
 pub struct ApiFailure {
@@ -55,7 +59,9 @@ impl IntoResponse for ApiFailure {
             message: self.message,
             code: Some(self.code.to_owned()),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }
 

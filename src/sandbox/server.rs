@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::djamo::ApiToken;
-use crate::sandbox::error::ApiFailure;
+use crate::sandbox::error::{ApiFailure, ErrorCode};
 use crate::sandbox::faults::{self, Faults};
 use crate::sandbox::ledger::{Ledger, now_ms};
 use crate::sandbox::{admin, api};
@@ -105,14 +105,16 @@ async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
-    tracing::info!(
-        target: "payroll::sandbox",
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        latency_ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0),
-        "request"
-    );
+    let status = response.status().as_u16();
+    let latency_ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0);
+    match response.extensions().get::<ErrorCode>() {
+        Some(ErrorCode(code)) => tracing::info!(
+            target: "payroll::sandbox", %method, %path, status, latency_ms, code, "request"
+        ),
+        None => {
+            tracing::info!(target: "payroll::sandbox", %method, %path, status, latency_ms, "request")
+        }
+    }
     response
 }
 

@@ -476,3 +476,55 @@ async fn latency_delays_every_response() {
     assert_eq!(status, StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
+
+/// A shared buffer that a tracing subscriber writes into.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Each request is logged once, with method, path, status, latency and, on errors, the code.
+#[tokio::test(flavor = "current_thread")]
+async fn one_log_line_per_request() {
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = TestSandbox::start().await;
+    get(&sandbox, "/v1/balance").await;
+    post(&sandbox, "/v1/transactions", json!({})).await;
+
+    let logs = String::from_utf8(buffer.0.lock().expect("log buffer").clone()).expect("utf-8");
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("payroll::sandbox") && l.contains(" request "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    assert!(
+        lines[0].contains("method=GET path=/v1/balance status=200 latency_ms="),
+        "{logs}"
+    );
+    assert!(
+        lines[1].contains("method=POST path=/v1/transactions status=400"),
+        "{logs}"
+    );
+    assert!(lines[1].contains("code=\"INVALID_PARAMETER\""), "{logs}");
+    assert!(
+        !logs.contains(sandbox.token().expose()),
+        "the token is never logged"
+    );
+}
