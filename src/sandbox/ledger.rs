@@ -132,19 +132,12 @@ impl Ledger {
             writer: Mutex::new(()),
             fee: FeeRate::DEFAULT,
         };
-        let fresh = ledger
-            .tree
-            .compare_and_swap(
-                BALANCE,
-                None as Option<&[u8]>,
-                Some(&initial_balance.0.to_be_bytes()[..]),
-            )
-            .map_err(|e| error(e.to_string()))?
-            .is_ok();
-        if fresh {
-            ledger
+        // Each counter is set only when missing, so a crash between the two writes of a new
+        // ledger leaves nothing half-made behind.
+        for (key, value) in [(BALANCE, initial_balance.0), (SEQ, 0)] {
+            let _ = ledger
                 .tree
-                .insert(SEQ, &0u64.to_be_bytes())
+                .compare_and_swap(key, None as Option<&[u8]>, Some(&value.to_be_bytes()[..]))
                 .map_err(|e| error(e.to_string()))?;
         }
         ledger.flush().await.map_err(|e| error(e.to_string()))?;
