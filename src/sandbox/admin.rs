@@ -46,7 +46,7 @@ fn yes() -> bool {
 }
 
 impl CustomerSpec {
-    /// A customer with complete KYC.
+    /// Builds the spec of a customer with complete KYC.
     pub fn new(msisdn: impl Into<String>) -> CustomerSpec {
         CustomerSpec {
             msisdn: msisdn.into(),

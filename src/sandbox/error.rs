@@ -1,5 +1,5 @@
-//! The errors handlers answer with: a status, a machine code, a message for the client and a
-//! message for the log.
+//! The error responses of the handlers: a status, a machine code, a message for the client and
+//! a message for the log.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -39,7 +39,7 @@ impl ApiFailure {
         ApiFailure::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
     }
 
-    /// A storage failure: the client sees a 500, the log sees the cause.
+    /// Builds a storage failure: the client gets a 500 and the log gets the cause.
     pub fn internal(cause: impl std::fmt::Display) -> ApiFailure {
         ApiFailure {
             status: StatusCode::INTERNAL_SERVER_ERROR,

@@ -228,7 +228,7 @@ impl Fault {
         }
     }
 
-    /// Sets the status (for `drop_after_commit`: answer it instead of dropping the connection).
+    /// Sets the status (for `drop_after_commit`: respond with it instead of dropping the connection).
     pub fn with_status(mut self, status: u16) -> Fault {
         self.status = Some(status);
         self

@@ -21,7 +21,7 @@ use crate::sandbox::{admin, api};
 /// The header that carries the company id.
 pub const COMPANY_HEADER: &str = "x-company-id";
 
-/// What every handler shares.
+/// The state every handler shares.
 pub type AppState = Arc<Shared>;
 
 pub struct Shared {
@@ -86,7 +86,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: oneshot::Re
     }
 }
 
-/// Settles due transactions even when nobody reads them.
+/// Settles due transactions in the background, so that they settle without any read.
 async fn sweep(state: AppState) {
     let interval =
         (state.settle_after / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
@@ -98,7 +98,7 @@ async fn sweep(state: AppState) {
     }
 }
 
-/// One log line per request.
+/// Logs one line per request.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
