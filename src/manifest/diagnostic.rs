@@ -8,7 +8,7 @@ use miette::{LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 /// One source file as diagnostics show it, with a line index that turns positions into bytes.
 #[derive(Clone)]
 pub struct SourceFile {
-    name: String,
+    name: Arc<str>,
     text: Arc<String>,
     /// Byte offset of the start of each line.
     line_starts: Arc<Vec<usize>>,
@@ -33,7 +33,7 @@ impl SourceFile {
                 .map(|(index, _)| index + 1),
         );
         SourceFile {
-            name: name.into(),
+            name: Arc::from(name.into()),
             text: Arc::new(text),
             line_starts: Arc::new(line_starts),
         }
@@ -84,7 +84,7 @@ impl SourceFile {
     }
 
     fn named(&self) -> NamedSource<Arc<String>> {
-        NamedSource::new(&self.name, Arc::clone(&self.text)).with_language("yaml")
+        NamedSource::new(&*self.name, Arc::clone(&self.text)).with_language("yaml")
     }
 }
 
@@ -124,7 +124,7 @@ impl Problem {
             message: message.into(),
             help: None,
             severity: Severity::Error,
-            file: file.name.clone(),
+            file: file.name.to_string(),
             line,
             column,
             offset,

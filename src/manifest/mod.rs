@@ -4,6 +4,7 @@
 //! located at its line; [`LoadedManifest::render`] turns it into the payments of one period.
 
 mod check;
+mod cross;
 mod csv_file;
 mod diagnostic;
 mod load;
@@ -145,15 +146,17 @@ pub fn is_reference_char(c: char) -> bool {
 
 /// Returns the text of `bytes` without a UTF-8 byte-order mark, or the lossy text and the byte
 /// offset of the first invalid byte.
-fn decode(bytes: &[u8]) -> Result<String, (String, usize)> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_owned()),
-        Err(error) => {
-            let valid = error.valid_up_to();
-            Err((String::from_utf8_lossy(bytes).into_owned(), valid))
-        }
+fn decode(mut bytes: Vec<u8>) -> Result<String, (String, usize)> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        (
+            String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            valid,
+        )
+    })
 }
 
 fn not_utf8(file: &SourceFile, offset: usize) -> Problem {

@@ -254,6 +254,30 @@ fn render_keeps_ampersand_unescaped() {
 }
 
 #[test]
+fn block_template_renders_like_simple() {
+    let text = BASE.replace(
+        "reference:",
+        "description: \"{{#if vars.company}}{{vars.company}} {{/if}}{{name}} {{amount}}\"\nvars:\n  company: \"Dupont & Fils\"\nreference:",
+    );
+    let job = load_text(&text)
+        .expect("loads")
+        .render(Some("2026-12"))
+        .expect("renders");
+    assert_eq!(
+        job.payments[0].description.as_deref(),
+        Some("Dupont & Fils Awa Koné 350000")
+    );
+    let simple = load_text(&text.replace(
+        "{{#if vars.company}}{{vars.company}} {{/if}}",
+        "{{vars.company}} ",
+    ))
+    .expect("loads")
+    .render(Some("2026-12"))
+    .expect("renders");
+    assert_eq!(simple.payments[0].description, job.payments[0].description);
+}
+
+#[test]
 fn recipient_vars_override_manifest_vars() {
     let text = BASE
         .replace("reference:", "vars:\n  team: ops\nreference:")
