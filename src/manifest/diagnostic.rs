@@ -161,6 +161,11 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// Returns `false` for a problem about a file that could not be read, which has no text to show.
+    fn has_source(&self) -> bool {
+        !self.source.inner().is_empty()
+    }
 }
 
 impl fmt::Debug for Problem {
@@ -197,10 +202,13 @@ impl miette::Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        self.has_source().then_some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.has_source() {
+            return None;
+        }
         let label = LabeledSpan::new_with_span(Some(self.label.clone()), self.span);
         Some(Box::new(std::iter::once(label)))
     }

@@ -141,7 +141,7 @@ impl ParsedSchedule {
         self.cron.iter_after(start).take(count).collect()
     }
 
-    /// Returns the latest fire time at or before `now`, if any in the last 366 days.
+    /// Returns the latest fire time at or before `now`, or `None` when croner finds none.
     pub fn previous_fire(&self, now: Timestamp) -> Option<Zoned> {
         let start = now.to_zoned(self.zone.clone());
         self.cron.find_previous_occurrence(&start, true).ok()
