@@ -13,11 +13,7 @@ use super::yaml;
 /// Returns the JSON Schema of a manifest, pretty-printed with a final newline, exactly as
 /// `schemas/manifest.schema.json` stores it.
 pub fn schema_json() -> String {
-    let mut schema = schemars::schema_for!(Manifest);
-    schema.insert(
-        "$id".to_owned(),
-        "https://github.com/payroll/payroll/schemas/manifest.schema.json".into(),
-    );
+    let schema = schemars::schema_for!(Manifest);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
