@@ -118,6 +118,9 @@ impl Problem {
         len: usize,
         message: impl Into<String>,
     ) -> Problem {
+        // miette fails to render a span past the end of its source, so clamp it to the text.
+        let offset = offset.min(file.text.len());
+        let len = len.min(file.text.len() - offset);
         let (line, column) = file.line_column(offset);
         Problem {
             code,
@@ -224,6 +227,18 @@ mod tests {
         assert_eq!(file.offset(2, 1), "name: Kouadio Aké\n".len());
         assert_eq!(file.offset(1, 17), "name: Kouadio Ak".len());
         assert_eq!(file.line_column(file.offset(1, 18)), (1, 18));
+    }
+
+    #[test]
+    fn span_past_end_is_clamped() {
+        let file = SourceFile::new("m.yaml", "a: [\n".to_owned());
+        let problem = Problem::error("manifest::yaml", &file, 5, 1, "invalid YAML");
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new()
+            .render_report(&mut out, &problem)
+            .expect("renders");
+        assert!(out.contains("invalid YAML"), "{out}");
+        assert_eq!(problem.line, 2);
     }
 
     #[test]

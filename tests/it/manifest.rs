@@ -442,6 +442,37 @@ fn validate_shows_next_three_runs() {
 }
 
 #[test]
+fn validate_without_period_uses_month() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "no-period.yaml", BASE);
+    let (code, document) = validate_json(&path);
+    assert_eq!(code, Some(0), "{document}");
+    let file = &document["files"][0];
+    assert_eq!(file["period_source"], "current-month");
+    let period = file["period"].as_str().expect("period");
+    assert_eq!(period.len(), 7, "{period}");
+    assert_eq!(period.as_bytes()[4], b'-', "{period}");
+}
+
+#[test]
+fn validate_json_lists_next_runs() {
+    let (code, document) = validate_json(Path::new("jobs/monthly-bonus.yaml"));
+    assert_eq!(code, Some(0));
+    let runs = document["files"][0]["next_runs"]
+        .as_array()
+        .expect("next_runs");
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        let local = run["local"].as_str().expect("local");
+        assert!(local.contains("T09:00:00+00:00[Africa/Abidjan]"), "{local}");
+        assert!(
+            run["utc"].as_str().expect("utc").ends_with("T09:00:00Z"),
+            "{run}"
+        );
+    }
+}
+
+#[test]
 fn validate_mixed_files_exits_one() {
     let output = payroll(&[
         "validate",
@@ -531,8 +562,16 @@ fn load_bytes(bytes: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("fuzz.yaml");
     fs::write(&path, bytes).expect("write");
-    if let Ok(loaded) = manifest::load(&path) {
-        let _ = loaded.render(Some("2026-12"));
+    let result = manifest::load(&path).and_then(|loaded| loaded.render(Some("2026-12")).map(drop));
+    if let Err(error) = result {
+        let handler = miette::GraphicalReportHandler::new();
+        for report in &error.errors {
+            let mut out = String::new();
+            assert!(
+                handler.render_report(&mut out, report.as_ref()).is_ok(),
+                "diagnostic failed to render: {report}"
+            );
+        }
     }
 }
 
