@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct Msisdn(String);
 
-/// The provider's published test numbers. They are not valid in the national numbering plan,
-/// but they must be accepted as written so that a manifest can exercise both outcomes.
+/// The provider's published test numbers. `TEST_FAILS` is not a valid number in the national
+/// numbering plan, but both must be accepted as written so that a manifest can exercise both
+/// outcomes.
 pub const TEST_COMPLETES: &str = "2250747000000";
 pub const TEST_FAILS: &str = "2251212121205";
 
@@ -51,6 +52,7 @@ impl Msisdn {
         if trimmed.is_empty() {
             return Err(MsisdnError::Empty(input.to_owned()));
         }
+
         let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
         let mut digits = String::with_capacity(body.len());
         for ch in body.chars() {
@@ -60,6 +62,7 @@ impl Msisdn {
                 other => return Err(MsisdnError::NotDigits(input.to_owned(), other)),
             }
         }
+
         if digits == TEST_COMPLETES || digits == TEST_FAILS {
             return Ok(Msisdn(digits));
         }
@@ -74,6 +77,7 @@ impl Msisdn {
                 _ => Err(MsisdnError::NotIvorianMobile(input.to_owned())),
             };
         }
+
         let international = format!("+{digits}");
         let number = phonenumber::parse(None, &international)
             .map_err(|_| MsisdnError::Invalid(input.to_owned()))?;

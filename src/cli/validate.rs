@@ -30,7 +30,7 @@ pub enum ValidateFormat {
     Json,
 }
 
-/// Where the period a manifest was rendered with came from.
+/// Source of the period a manifest was rendered with.
 #[derive(Debug, Clone, Copy)]
 enum PeriodSource {
     Manifest,

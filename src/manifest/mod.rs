@@ -40,12 +40,12 @@ pub struct LoadedManifest {
     pub warnings: Vec<Problem>,
     /// The `fees` percent, exact in basis points.
     pub fee_rate: FeeRate,
-    /// Where each entry of `recipients` was written, in the same order.
+    /// Source locations of the entries of `recipients`, in the same order.
     origins: Vec<recipients::Origin>,
     templates: Templates,
 }
 
-/// Where the top-level templates were written, for rendering errors.
+/// Source locations of the top-level templates, for rendering errors.
 #[derive(Clone, Debug)]
 struct Templates {
     file: SourceFile,
@@ -111,7 +111,7 @@ pub fn load(path: &std::path::Path) -> Result<LoadedManifest, ManifestError> {
     load::load(path)
 }
 
-/// The longest period accepted, in characters.
+/// The maximum length of a period, in characters.
 pub const PERIOD_MAX_CHARS: usize = 32;
 
 /// Checks a period: 1 to 32 characters of `A-Z a-z 0-9 - _ .`, such as `2026-12`.
@@ -139,7 +139,7 @@ fn check_identifier_chars(text: &str, max: usize) -> Result<(), String> {
     }
 }
 
-/// The reference character set: ASCII letters, digits, `-`, `_` and `.`.
+/// Returns `true` for a character of the reference set: ASCII letters, digits, `-`, `_` and `.`.
 pub fn is_reference_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }

@@ -12,7 +12,7 @@ use super::scalar;
 use super::types::Recipient;
 use super::yaml;
 
-/// Where a recipient was written: its entry in the manifest or its row in the recipients file.
+/// Source location of a recipient: its entry in the manifest or its row in the recipients file.
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub file: SourceFile,

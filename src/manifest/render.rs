@@ -13,10 +13,10 @@ use super::{Job, LoadedManifest, ManifestError, Payment};
 use crate::money::Amount;
 use crate::msisdn::Msisdn;
 
-/// The longest rendered reference, in characters. The reference is the provider's idempotency
+/// The maximum length of a rendered reference, in characters. The reference is the provider's idempotency
 /// key, so it is kept short and in a character set that survives URLs and spreadsheets.
 pub const REFERENCE_MAX_CHARS: usize = 64;
-/// The longest rendered description, in characters.
+/// The maximum length of a rendered description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 140;
 
 impl LoadedManifest {
@@ -192,7 +192,8 @@ impl Rendering<'_> {
         }
     }
 
-    /// Renders the recipient's own description, else the manifest's; an empty result is none.
+    /// Renders the recipient's own description, else the manifest's. An empty rendering gives
+    /// `None`.
     fn description(
         &self,
         registry: &Handlebars<'static>,

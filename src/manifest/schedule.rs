@@ -92,7 +92,7 @@ pub fn format_period(pattern: &str, time: &Zoned) -> Result<String, String> {
 }
 
 /// Parses a duration written as whole numbers of days, hours and minutes, largest unit first,
-/// such as `1d`, `6h`, `1d12h` or `90m`; at most 31 days.
+/// such as `1d`, `6h`, `1d12h` or `90m`. The maximum is 31 days.
 pub fn parse_catch_up(text: &str) -> Result<SignedDuration, String> {
     let invalid = || {
         format!(

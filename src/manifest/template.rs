@@ -5,7 +5,7 @@
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
 use handlebars::{Handlebars, Path, PathSeg};
 
-/// The variables every template sees, besides `vars.NAME`.
+/// The variables every template context contains, besides `vars.NAME`.
 pub const CONTEXT_NAMES: [&str; 6] = ["job", "period", "id", "name", "msisdn", "amount"];
 
 /// Helpers a template may call. Block helpers that change the context, such as `each` and

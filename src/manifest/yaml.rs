@@ -179,8 +179,8 @@ pub fn is_plain(scalar: &MarkedScalarNode) -> bool {
     scalar.may_coerce()
 }
 
-/// Returns the JSON value a YAML 1.2 reader sees: plain scalars become numbers, booleans or
-/// null by their shape, quoted ones stay strings.
+/// Returns the JSON value a YAML 1.2 reader produces. Plain scalars become numbers, booleans or
+/// null by their shape, and quoted ones stay strings.
 pub fn to_json(node: &Node) -> serde_json::Value {
     use serde_json::Value;
     match node {

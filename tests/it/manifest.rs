@@ -216,9 +216,9 @@ fn render_period_argument_overrides_manifest() {
             .expect("loads");
     let own = loaded.render(None).expect("manifest period");
     assert_eq!(own.payments[0].reference, "sal-2026-11-E001");
-    let given = loaded.render(Some("2026-12")).expect("given period");
-    assert_eq!(given.period, "2026-12");
-    assert_eq!(given.payments[0].reference, "sal-2026-12-E001");
+    let overridden = loaded.render(Some("2026-12")).expect("period argument");
+    assert_eq!(overridden.period, "2026-12");
+    assert_eq!(overridden.payments[0].reference, "sal-2026-12-E001");
 }
 
 #[test]
