@@ -186,11 +186,29 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
         digest: hex(hasher),
         manifest,
         recipients,
-        warnings,
+        warnings: cap_warnings(&file, warnings),
         fee_rate: top.fee_rate,
         origins,
         templates,
     })
+}
+
+/// Keeps the first `MAX_PROBLEMS` warnings and counts the rest in one last warning, for the same
+/// reason `ManifestError` caps its problems.
+fn cap_warnings(file: &SourceFile, mut warnings: Vec<Problem>) -> Vec<Problem> {
+    if warnings.len() > super::MAX_PROBLEMS {
+        let hidden = warnings.len() - super::MAX_PROBLEMS;
+        warnings.truncate(super::MAX_PROBLEMS);
+        let nowhere = SourceFile::new(file.name(), String::new());
+        warnings.push(Problem::warning(
+            "manifest::more-problems",
+            &nowhere,
+            0,
+            0,
+            format!("{hidden} more warnings in `{}` are not shown", file.name()),
+        ));
+    }
+    warnings
 }
 
 fn sort(problems: &mut [Problem]) {
