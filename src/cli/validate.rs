@@ -53,6 +53,8 @@ struct Outcome {
     path: PathBuf,
     rendered: Option<(Job, PeriodSource)>,
     problems: Vec<Problem>,
+    /// Number of errors, also those beyond the problems a `ManifestError` carries.
+    error_count: usize,
     fires: Vec<Zoned>,
 }
 
@@ -102,12 +104,14 @@ fn check(path: &Path, now: Timestamp) -> Outcome {
         path: path.to_path_buf(),
         rendered: None,
         problems: Vec::new(),
+        error_count: 0,
         fires: Vec::new(),
     };
     let loaded = match manifest::load(path) {
         Ok(loaded) => loaded,
         Err(error) => {
             outcome.problems = owned(&error);
+            outcome.error_count = error.count;
             return outcome;
         }
     };
@@ -126,7 +130,10 @@ fn check(path: &Path, now: Timestamp) -> Outcome {
     tracing::debug!(elapsed = ?started.elapsed(), path = %path.display(), "rendered");
     match rendered {
         Ok(job) => outcome.rendered = Some((job, source)),
-        Err(error) => outcome.problems.extend(owned(&error)),
+        Err(error) => {
+            outcome.problems.extend(owned(&error));
+            outcome.error_count = error.count;
+        }
     }
     outcome
 }
@@ -168,8 +175,8 @@ fn totals(job: &Job) -> (Amount, Amount) {
 
 fn text(outcome: &Outcome) -> String {
     let path = outcome.path.display();
-    let errors = outcome.problems.iter().filter(|p| p.is_error()).count();
-    let warnings = outcome.problems.len() - errors;
+    let errors = outcome.error_count;
+    let warnings = outcome.problems.iter().filter(|p| !p.is_error()).count();
     let Some((job, source)) = outcome.rendered.as_ref().filter(|_| outcome.valid()) else {
         return format!("invalid {path}: {errors} error(s), {warnings} warning(s)\n");
     };
@@ -218,6 +225,7 @@ fn json_of(outcome: &Outcome) -> Value {
     let mut value = json!({
         "path": outcome.path.display().to_string(),
         "valid": outcome.valid(),
+        "error_count": outcome.error_count,
         "errors": problems(true),
         "warnings": problems(false),
     });

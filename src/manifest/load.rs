@@ -89,12 +89,13 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     let (schema_problems, value) = schema::check(&file, &root);
     tracing::debug!(elapsed = ?started.elapsed(), "checked the schema");
     for (pointer, problem) in schema_problems {
-        let covered = found.covered.iter().any(|done| {
-            pointer == *done
-                || pointer
-                    .strip_prefix(done.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        });
+        // The pointer or one of its ancestors, looked up by prefix so that a file with an error on
+        // every recipient stays linear.
+        let covered = pointer
+            .match_indices('/')
+            .map(|(at, _)| &pointer[..at])
+            .chain(std::iter::once(pointer.as_str()))
+            .any(|prefix| found.covered.contains(prefix));
         if !covered {
             found.problems.push(problem);
         }
@@ -185,11 +186,29 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
         digest: hex(hasher),
         manifest,
         recipients,
-        warnings,
+        warnings: cap_warnings(&file, warnings),
         fee_rate: top.fee_rate,
         origins,
         templates,
     })
+}
+
+/// Keeps the first `MAX_PROBLEMS` warnings and counts the rest in one last warning, for the same
+/// reason `ManifestError` caps its problems.
+fn cap_warnings(file: &SourceFile, mut warnings: Vec<Problem>) -> Vec<Problem> {
+    if warnings.len() > super::MAX_PROBLEMS {
+        let hidden = warnings.len() - super::MAX_PROBLEMS;
+        warnings.truncate(super::MAX_PROBLEMS);
+        let nowhere = SourceFile::new(file.name(), String::new());
+        warnings.push(Problem::warning(
+            "manifest::more-problems",
+            &nowhere,
+            0,
+            0,
+            format!("{hidden} more warnings in `{}` are not shown", file.name()),
+        ));
+    }
+    warnings
 }
 
 fn sort(problems: &mut [Problem]) {

@@ -84,16 +84,38 @@ pub struct Job {
 #[error("{path}: {count} error(s)")]
 pub struct ManifestError {
     pub path: String,
+    /// Number of errors found, also those beyond the `MAX_PROBLEMS` that `errors` carries.
     pub count: usize,
     #[related]
     pub errors: Vec<miette::Report>,
 }
 
+/// The maximum number of problems a `ManifestError` carries. Rendering one diagnostic scans its
+/// source text, so a 100,000-recipient file with an error on every line would otherwise take
+/// hours to print; the rest are counted in one last problem.
+pub const MAX_PROBLEMS: usize = 200;
+
 impl ManifestError {
-    fn new(path: &str, problems: Vec<Problem>) -> ManifestError {
+    fn new(path: &str, mut problems: Vec<Problem>) -> ManifestError {
+        let count = problems.iter().filter(|problem| problem.is_error()).count();
+        if problems.len() > MAX_PROBLEMS {
+            let hidden = problems.len() - MAX_PROBLEMS;
+            problems.truncate(MAX_PROBLEMS);
+            let file = SourceFile::new(path, String::new());
+            problems.push(
+                Problem::error(
+                    "manifest::more-problems",
+                    &file,
+                    0,
+                    0,
+                    format!("{hidden} more problems in `{path}` are not shown"),
+                )
+                .with_help("fix the problems above and run again"),
+            );
+        }
         ManifestError {
             path: path.to_owned(),
-            count: problems.iter().filter(|problem| problem.is_error()).count(),
+            count,
             errors: problems.into_iter().map(miette::Report::new).collect(),
         }
     }

@@ -368,6 +368,28 @@ fn errors_come_in_file_order() {
 }
 
 #[test]
+fn many_errors_are_capped() {
+    let mut text: String = BASE
+        .lines()
+        .take(4)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    for index in 0..300 {
+        text.push_str(&format!(
+            "  - id: E{index:03}\n    name: A\n    msisdn: \"22507470{index:05}\"\n    amount: \"5000\"\n"
+        ));
+    }
+    let error = load_text(&text).expect_err("300 quoted amounts");
+    assert_eq!(error.count, 300);
+    assert_eq!(error.errors.len(), manifest::MAX_PROBLEMS + 1);
+    let last = error.problems().last().expect("summary");
+    assert_eq!(
+        last.message,
+        format!("100 more problems in `{}` are not shown", last.file)
+    );
+}
+
+#[test]
 fn csv_errors_point_into_csv() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(
