@@ -4,6 +4,8 @@
 //! 50, 16). It prints the time of each stage beside the lower bound that the request count,
 //! the latency and the client's concurrency allow, and the ratio of the two.
 
+#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
 use std::time::{Duration, Instant};
 
 use payroll::apply::{ApplyOptions, apply};

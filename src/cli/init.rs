@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use miette::miette;
 
 use crate::cli::{GlobalArgs, exit};
-use crate::manifest::Manifest;
 
 /// The starter manifest; `@PERIOD@` becomes the current month.
 const SALARIES: &str = include_str!("init/salaries.yaml");
@@ -104,20 +103,9 @@ fn targets(dir: &Path) -> miette::Result<Vec<Target>> {
         },
         Target {
             path: dir.join("manifest.schema.json"),
-            contents: schema()?,
+            contents: crate::manifest::schema::schema_json(),
         },
     ])
-}
-
-/// Generates the manifest's JSON Schema from the same types that parse manifests.
-// NOTE: `payroll schema` is the reference output; if it post-processes the generated schema,
-// this should call the same function so that both stay equal.
-fn schema() -> miette::Result<String> {
-    let schema = schemars::schema_for!(Manifest);
-    let mut body = serde_json::to_string_pretty(&schema)
-        .map_err(|e| miette!("could not render the manifest schema: {e}"))?;
-    body.push('\n');
-    Ok(body)
 }
 
 /// Writes every target with `create_new`, so a file created by someone else since the check is

@@ -7,6 +7,8 @@ use miette::IntoDiagnostic;
 use crate::cli::GlobalArgs;
 
 /// Print the manifest JSON Schema, the same text as `schemas/manifest.schema.json`.
+///
+/// Example: `payroll schema > manifest.schema.json`
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {}
 

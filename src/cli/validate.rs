@@ -13,6 +13,8 @@ use crate::manifest::{self, Job, LoadedManifest, ManifestError, Problem, schedul
 use crate::money::Amount;
 
 /// Check manifests offline: YAML, JSON Schema, values, schedule and templates.
+///
+/// Example: `payroll validate examples/monthly-salaries.yaml jobs/*.yaml`
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Manifest files to check.
