@@ -1,1 +1,33 @@
-//! Scheduled runs of the manifests in a jobs folder.
+//! Scheduled runs of the manifests in a jobs folder: `payroll run`.
+//!
+//! [`jobs`] loads the folder, [`fires`] turns each cron into fire times, [`occurrence`] decides
+//! what the latest fire of a job needs, [`runner`] claims and pays it through `plan` and
+//! `apply`, and [`daemon`] repeats that at each fire until a stop request.
+
+pub mod daemon;
+pub mod fires;
+pub mod jobs;
+pub mod occurrence;
+pub mod runner;
+pub mod stop;
+
+pub use daemon::{Clock, run_daemon};
+pub use jobs::{JobsFolder, ScheduledJob, load_folder};
+pub use runner::{JobReport, JobStatus, OpenState, PassReport, RunContext, run_pass};
+pub use stop::StopSignal;
+
+/// Logs every invalid job file with its diagnostics, and every warning of the valid ones.
+pub fn log_invalid(folder: &JobsFolder) {
+    for invalid in &folder.invalid {
+        tracing::error!(
+            file = %invalid.path.display(),
+            "job file skipped: {:?}",
+            invalid.report
+        );
+    }
+    for job in &folder.jobs {
+        for warning in &job.warnings {
+            tracing::warn!(job = %job.name(), file = %job.path.display(), "{warning}");
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! One pass over the jobs folder: for each job, decide on its latest fire, claim it, then plan
+//! and apply it with the same code as `payroll apply`.
+//!
+//! State is opened for each job and closed after it, so that another command can use the state
+//! folder between two jobs and while the daemon sleeps.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::apply::{self, ApplyOptions};
+use crate::djamo::Client;
+use crate::plan::{self, Action, Plan, PlanOptions};
+use crate::schedule::jobs::{JobsFolder, ScheduledJob};
+use crate::schedule::occurrence::{self, Decision, Occurrence, is_finished, scheduled_fire};
+use crate::schedule::stop::StopSignal;
+use crate::state::{RunOutcome, RunRecord, SCHEMA_VERSION, StateError, Store};
+
+/// Opens the state store; called once per job so that the lock is held only while it runs.
+pub type OpenState<'a> = dyn Fn() -> Result<Box<dyn Store>, StateError> + Send + Sync + 'a;
+
+/// Pause between two attempts to open a locked state folder.
+const LOCK_RETRY: Duration = Duration::from_millis(200);
+
+/// What a pass needs besides the jobs.
+pub struct RunContext<'a> {
+    pub open_state: &'a OpenState<'a>,
+    pub client: &'a Client,
+    /// Apply settings; its chunk size is replaced by each job's `chunk_size` when set, and its
+    /// stop flag by [`RunContext::stop`].
+    pub apply: ApplyOptions,
+    /// How long to wait for a state folder that another process holds.
+    pub lock_wait: Duration,
+    pub stop: StopSignal,
+}
+
+/// How one job ended in a pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    /// The schedule has not fired in the year before now.
+    NeverFired,
+    /// The latest fire already ran.
+    AlreadyRan,
+    /// The latest fire is older than `catch_up` and never started: skipped.
+    Missed,
+    /// The occurrence ran and every payment completed (or there was nothing left to pay).
+    Paid,
+    /// The occurrence ran and some payments failed; the provider moved no money for them.
+    FailedPayments,
+    /// Some payments are still pending or unknown; the next run resumes the occurrence.
+    UnknownOutcome,
+    /// A stop request ended the occurrence after its batch in flight; the next run resumes it.
+    Stopped,
+    /// The job could not run: blocked plan, provider or state error.
+    Error,
+}
+
+/// The result of one job in a pass.
+#[derive(Clone, Debug)]
+pub struct JobReport {
+    pub path: PathBuf,
+    pub job: String,
+    pub occurrence: Option<Occurrence>,
+    pub status: JobStatus,
+    /// One line for the user.
+    pub message: String,
+}
+
+/// The result of one pass.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    pub jobs: Vec<JobReport>,
+    /// True when a stop request ended the pass before every job ran.
+    pub stopped: bool,
+}
+
+/// Runs every job of `folder` whose latest fire at or before `now` is due.
+pub async fn run_pass(folder: &JobsFolder, now: Timestamp, context: &RunContext<'_>) -> PassReport {
+    let mut pass = PassReport::default();
+    for job in &folder.jobs {
+        if context.stop.is_requested() {
+            pass.stopped = true;
+            tracing::info!(job = %job.name(), "stop requested; job not started");
+            break;
+        }
+        let report = run_job(job, now, context).await;
+        log_report(&report);
+        pass.jobs.push(report);
+    }
+    pass
+}
+
+async fn run_job(job: &ScheduledJob, now: Timestamp, context: &RunContext<'_>) -> JobReport {
+    let mut report = JobReport {
+        path: job.path.clone(),
+        job: job.name().to_owned(),
+        occurrence: None,
+        status: JobStatus::Error,
+        message: String::new(),
+    };
+    let store = match open_state(context).await {
+        Ok(store) => store,
+        Err(error) => {
+            report.message = format!("{error}; the job did not run and the next run retries it");
+            return report;
+        }
+    };
+    let decision = match occurrence::decide(store.as_ref(), job.name(), &job.schedule, now) {
+        Ok(decision) => decision,
+        Err(error) => {
+            report.message = error.to_string();
+            return report;
+        }
+    };
+    match decision {
+        Decision::NeverFired => {
+            report.status = JobStatus::NeverFired;
+            report.message = "no fire in the year before now".to_owned();
+        }
+        Decision::Done(occurrence) => {
+            report.status = JobStatus::AlreadyRan;
+            report.message = format!(
+                "fire {} (period `{}`) already ran",
+                occurrence.fire, occurrence.period
+            );
+            report.occurrence = Some(occurrence);
+        }
+        Decision::Missed {
+            occurrence,
+            late_by,
+        } => {
+            report.status = JobStatus::Missed;
+            report.message = format!(
+                "fire {} (period `{}`) was missed: it is {} old, more than `catch_up` {}, so it \
+                 is skipped; to pay it, run `payroll apply --period {} {}`",
+                occurrence.fire,
+                occurrence.period,
+                human(late_by),
+                human(job.schedule.catch_up),
+                occurrence.period,
+                job.path.display()
+            );
+            report.occurrence = Some(occurrence);
+        }
+        Decision::Run { occurrence, resume } => {
+            warn_older(store.as_ref(), job, &occurrence);
+            let (status, message) =
+                run_occurrence(store.as_ref(), job, &occurrence, resume, context).await;
+            report.status = status;
+            report.message = message;
+            report.occurrence = Some(occurrence);
+        }
+    }
+    report
+}
+
+/// Opens state, waiting up to `lock_wait` while another process holds it.
+async fn open_state(context: &RunContext<'_>) -> Result<Box<dyn Store>, StateError> {
+    let started = Instant::now();
+    loop {
+        match (context.open_state)() {
+            Err(error) if is_locked(&error) && started.elapsed() < context.lock_wait => {
+                tracing::debug!(%error, "state folder is locked; waiting");
+                context.stop.sleep(LOCK_RETRY).await;
+                if context.stop.is_requested() {
+                    return Err(error);
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_locked(error: &StateError) -> bool {
+    matches!(error, StateError::Locked { .. })
+}
+
+/// Logs the fires that never ran between the job's last scheduled run and `occurrence`, and
+/// older occurrences that were interrupted and are not resumed because a newer fire replaced
+/// them.
+fn warn_older(store: &dyn Store, job: &ScheduledJob, occurrence: &Occurrence) {
+    let name = job.name();
+    match occurrence::missed_before(store, name, &job.schedule, &occurrence.fire) {
+        Ok(missed) if !missed.is_empty() => {
+            let periods: Vec<String> = missed
+                .iter()
+                .filter_map(|fire| job.schedule.period_of(fire).ok())
+                .collect();
+            tracing::warn!(
+                job = %name,
+                count = missed.len(),
+                first = %missed[0],
+                periods = %periods.join(", "),
+                "skipped missed fires: only the latest fire runs"
+            );
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(job = %name, %error, "could not list missed fires"),
+    }
+    let runs = match store.runs(name) {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::warn!(job = %name, %error, "could not read run records");
+            return;
+        }
+    };
+    let latest = occurrence.fire.timestamp();
+    for run in runs {
+        let older = scheduled_fire(&run).is_some_and(|fire| fire < latest);
+        if older && !is_finished(run.outcome) {
+            tracing::warn!(
+                job = %name,
+                period = %run.period,
+                run = %run.id,
+                outcome = ?run.outcome,
+                "an older occurrence did not finish and a newer fire replaced it; finish it \
+                 with `payroll apply --period {} {}`",
+                run.period,
+                job.path.display()
+            );
+        }
+    }
+}
+
+/// Claims (unless resuming), records, plans and applies one occurrence, and records how it
+/// ended.
+async fn run_occurrence(
+    store: &dyn Store,
+    job: &ScheduledJob,
+    occurrence: &Occurrence,
+    resume: Option<RunOutcome>,
+    context: &RunContext<'_>,
+) -> (JobStatus, String) {
+    let name = job.name();
+    let fire_key = occurrence.fire_key();
+    if resume.is_none() {
+        match store.claim_occurrence(name, &fire_key) {
+            Ok(true) => {}
+            Ok(false) => {
+                return (
+                    JobStatus::AlreadyRan,
+                    format!("fire {} was claimed by another runner", occurrence.fire),
+                );
+            }
+            Err(error) => return (JobStatus::Error, error.to_string()),
+        }
+    }
+    tracing::info!(
+        job = %name,
+        period = %occurrence.period,
+        fire = %occurrence.fire,
+        resume = ?resume,
+        "run started"
+    );
+
+    let mut record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        id: occurrence.run_id(),
+        job: name.to_owned(),
+        period: occurrence.period.clone(),
+        started_at: Timestamp::now().to_string(),
+        finished_at: None,
+        outcome: RunOutcome::Running,
+        plan_digest: None,
+        submitted: 0,
+        completed: 0,
+        failed: 0,
+        message: Some(match resume {
+            Some(outcome) => format!("scheduled fire {fire_key}, resumed after `{outcome:?}`"),
+            None => format!("scheduled fire {fire_key}"),
+        }),
+    };
+    if let Err(error) = store.put_run(&record) {
+        return (JobStatus::Error, error.to_string());
+    }
+
+    let result = execute(store, job, occurrence, context).await;
+    record.finished_at = Some(Timestamp::now().to_string());
+    record.outcome = match result.status {
+        JobStatus::Paid | JobStatus::AlreadyRan => RunOutcome::Completed,
+        JobStatus::FailedPayments => RunOutcome::FailedPayments,
+        JobStatus::UnknownOutcome => RunOutcome::Unknown,
+        JobStatus::Stopped => RunOutcome::Stopped,
+        _ => RunOutcome::Error,
+    };
+    record.submitted = result.submitted;
+    record.completed = result.completed;
+    record.failed = result.failed;
+    record.message = Some(result.message.clone());
+    if let Err(error) = store.put_run(&record) {
+        return (
+            JobStatus::Error,
+            format!(
+                "{}; then recording the run failed: {error}; the next run resumes it",
+                result.message
+            ),
+        );
+    }
+    (result.status, result.message)
+}
+
+/// What planning and applying one occurrence did.
+struct Executed {
+    status: JobStatus,
+    message: String,
+    submitted: u64,
+    completed: u64,
+    failed: u64,
+}
+
+impl Executed {
+    fn status(status: JobStatus, message: String) -> Executed {
+        Executed {
+            status,
+            message,
+            submitted: 0,
+            completed: 0,
+            failed: 0,
+        }
+    }
+}
+
+async fn execute(
+    store: &dyn Store,
+    job: &ScheduledJob,
+    occurrence: &Occurrence,
+    context: &RunContext<'_>,
+) -> Executed {
+    let rendered = match job.manifest.render(Some(&occurrence.period)) {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            return Executed::status(
+                JobStatus::Error,
+                format!("{:?}", miette::Report::new(error)),
+            );
+        }
+    };
+    let plan = match plan::build(&rendered, store, context.client, &PlanOptions::default()).await {
+        Ok(plan) => plan,
+        Err(error) => {
+            return Executed::status(
+                JobStatus::Error,
+                format!("planning failed, nothing was paid: {error}"),
+            );
+        }
+    };
+    if plan.is_blocked() {
+        return Executed::status(JobStatus::Error, blocked_message(&plan));
+    }
+    if !plan.has_work() {
+        let status = if plan.summary.failed > 0 {
+            JobStatus::FailedPayments
+        } else {
+            JobStatus::Paid
+        };
+        return Executed::status(status, crate::plan::render::verdict(&plan));
+    }
+
+    let mut options = context.apply.clone();
+    if let Some(chunk_size) = rendered.chunk_size {
+        options.chunk_size = chunk_size;
+    }
+    options.stop = Some(context.stop.flag());
+    let report = match apply::apply(&plan, store, context.client, &options).await {
+        Ok(report) => report,
+        Err(error) => {
+            return Executed::status(
+                JobStatus::Error,
+                format!(
+                    "apply failed: {error}; the next run looks every reference up before sending anything"
+                ),
+            );
+        }
+    };
+    let status = if report.stopped.is_some() && context.stop.is_requested() {
+        JobStatus::Stopped
+    } else if report.stopped.is_some() {
+        JobStatus::Error
+    } else if report.unknown > 0 || (options.wait && report.pending > 0) {
+        JobStatus::UnknownOutcome
+    } else if report.failed > 0 {
+        JobStatus::FailedPayments
+    } else {
+        JobStatus::Paid
+    };
+    let mut message = format!(
+        "sent {}; completed {}, failed {}, pending {}, unknown {}; paid {} + fees {}",
+        report.sent,
+        report.completed,
+        report.failed,
+        report.pending,
+        report.unknown,
+        report.paid_amount,
+        report.paid_fees
+    );
+    if let Some(stopped) = &report.stopped {
+        message.push_str(&format!("; stopped: {stopped}"));
+    }
+    for (reference, id, reason) in report.failures.iter().take(5) {
+        message.push_str(&format!("; `{id}` (`{reference}`) failed: {reason}"));
+    }
+    Executed {
+        status,
+        message,
+        submitted: report.sent,
+        completed: report.completed,
+        failed: report.failed,
+    }
+}
+
+/// Lists why a plan is blocked: its blockers, then up to five blocked payments.
+fn blocked_message(plan: &Plan) -> String {
+    let mut reasons: Vec<String> = plan.blockers.clone();
+    let blocked = plan
+        .items
+        .iter()
+        .filter(|item| item.action == Action::Blocked);
+    for item in blocked.clone().take(5) {
+        reasons.push(format!("`{}`: {}", item.id, item.reason));
+    }
+    let more = blocked.count().saturating_sub(5);
+    if more > 0 {
+        reasons.push(format!("{more} more blocked payment(s)"));
+    }
+    format!(
+        "the plan is blocked, nothing was paid: {}",
+        reasons.join("; ")
+    )
+}
+
+fn log_report(report: &JobReport) {
+    let period = report
+        .occurrence
+        .as_ref()
+        .map(|occurrence| occurrence.period.as_str())
+        .unwrap_or("-");
+    let job = report.job.as_str();
+    let message = report.message.as_str();
+    match report.status {
+        JobStatus::NeverFired | JobStatus::AlreadyRan => {
+            tracing::debug!(job, period, status = ?report.status, "{message}");
+        }
+        JobStatus::Paid => tracing::info!(job, period, "run finished: {message}"),
+        JobStatus::Missed => tracing::warn!(job, period, "{message}"),
+        JobStatus::FailedPayments | JobStatus::UnknownOutcome | JobStatus::Stopped => {
+            tracing::warn!(job, period, status = ?report.status, "run finished: {message}");
+        }
+        JobStatus::Error => tracing::error!(job, period, "run failed: {message}"),
+    }
+}
+
+/// Formats a duration as whole days, hours and minutes, such as `2d 3h` or `45m`.
+pub fn human(duration: SignedDuration) -> String {
+    let minutes = duration.as_secs().max(0) / 60;
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days}d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours}h"));
+    }
+    if minutes > 0 || parts.is_empty() {
+        parts.push(format!("{minutes}m"));
+    }
+    parts.join(" ")
+}
