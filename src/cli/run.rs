@@ -62,7 +62,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub async fn run(args: RunArgs, global: &GlobalArgs) -> miette::Result<u8> {
     if !args.jobs_dir.is_dir() {
         return Err(miette!(
-            help = "pass the folder that holds the job manifests, such as `jobs/`",
+            help = "pass the folder that contains the job manifests, such as `jobs/`",
             "jobs folder `{}` does not exist or is not a folder",
             args.jobs_dir.display()
         ));
@@ -134,9 +134,9 @@ fn listen_for_signals(stop: StopSignal) -> miette::Result<()> {
     Ok(())
 }
 
-/// The exit code of a `--once` pass. Unknown outcomes come first because they need another run
-/// to reconcile; then errors (invalid files, blocked plans, a run stopped by a signal); then
-/// failed payments.
+/// Returns the exit code of a `--once` pass. Unknown outcomes come first because they need
+/// another run to reconcile. Errors (invalid files, blocked plans, a run stopped by a signal)
+/// come next, and failed payments last.
 pub fn exit_code(folder: &JobsFolder, pass: &PassReport) -> u8 {
     let has = |status: JobStatus| pass.jobs.iter().any(|job| job.status == status);
     if has(JobStatus::UnknownOutcome) {

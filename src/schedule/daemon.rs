@@ -10,7 +10,7 @@ use crate::schedule::jobs::{self, Fingerprint, JobsFolder};
 use crate::schedule::runner::{JobStatus, RunContext, run_pass};
 use crate::schedule::{fires, log_invalid};
 
-/// The longest sleep, so that a changed jobs folder is noticed within a minute.
+/// Maximum sleep, so that a changed jobs folder is noticed within a minute.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// The first wait before a job that ended in an error is tried again; it doubles up to
 /// [`MAX_RETRY`] while errors go on.
@@ -29,7 +29,7 @@ impl Clock {
         Clock { start: None }
     }
 
-    /// A clock that reads `start` now and advances with real time from here.
+    /// Starts a clock that reads `start` now and advances with real time from here.
     pub fn starting_at(start: Timestamp) -> Clock {
         Clock {
             start: Some((start, Instant::now())),
@@ -48,7 +48,7 @@ impl Clock {
     }
 }
 
-/// Why the daemon stopped before a stop request.
+/// Errors that end the daemon before a stop request.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
@@ -133,7 +133,7 @@ fn reload(dir: &Path, again: bool) -> Result<JobsFolder, DaemonError> {
     Ok(folder)
 }
 
-/// The earliest fire of any job strictly after `after`.
+/// Returns the earliest fire of any job strictly after `after`.
 pub fn next_fire(folder: &JobsFolder, after: Timestamp) -> Option<Timestamp> {
     folder
         .jobs

@@ -19,10 +19,11 @@ use jiff::{SignedDuration, Timestamp, Zoned};
 use crate::manifest::schedule::ParsedSchedule;
 
 /// Slack added around a search's start, larger than any UTC offset change (the largest in the
-/// IANA database is 2 hours), so that no civil match that maps into range is missed.
+/// IANA database is 2 hours, in `Antarctica/Troll`), so that no civil match that maps into range is missed.
 const OFFSET_SLACK: SignedDuration = SignedDuration::from_hours(3);
 
-/// The most civil matches one search inspects: an every-minute pattern has 180 in the slack.
+/// Maximum number of civil matches one search inspects; an every-minute pattern has 180 in the
+/// slack.
 const MAX_STEPS: usize = 5_000;
 
 /// Returns the latest fire at or before `now`, or `None` when the schedule did not fire in the
@@ -92,7 +93,7 @@ fn fires_in(
     fires
 }
 
-/// The wall-clock time of `instant` in `zone`.
+/// Returns the wall-clock time of `instant` in `zone`.
 fn civil_at(zone: &TimeZone, instant: Timestamp) -> DateTime {
     instant.to_zoned(zone.clone()).datetime()
 }

@@ -1,5 +1,5 @@
 //! The jobs folder: every manifest with a `schedule`, loaded and checked, and a fingerprint that
-//! tells when the folder changed.
+//! shows when the folder changed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub struct JobsFolder {
     pub invalid: Vec<InvalidJob>,
 }
 
-/// Why the jobs folder itself could not be read.
+/// Error reading the jobs folder itself.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read jobs folder `{path}`: {cause}")]
 pub struct FolderError {

@@ -1,8 +1,8 @@
 //! Scheduled runs of the manifests in a jobs folder: `payroll run`.
 //!
-//! [`jobs`] loads the folder, [`fires`] turns each cron into fire times, [`occurrence`] decides
-//! what the latest fire of a job needs, [`runner`] claims and pays it through `plan` and
-//! `apply`, and [`daemon`] repeats that at each fire until a stop request.
+//! [`jobs`] loads the folder and [`fires`] turns each cron into fire times. [`occurrence`]
+//! decides what the latest fire of a job needs, and [`runner`] claims and pays it through `plan`
+//! and `apply`. [`daemon`] repeats that at each fire until a stop request.
 
 pub mod daemon;
 pub mod fires;

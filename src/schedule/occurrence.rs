@@ -2,7 +2,7 @@
 //! and the decision of what a run does with the latest one.
 //!
 //! Each occurrence that starts is claimed in state, then gets a run record whose id is
-//! `schedule:<fire time>`. The record's outcome tells a finished occurrence (`completed`, or
+//! `schedule:<fire time>`. The record's outcome separates a finished occurrence (`completed`, or
 //! `failed_payments`, which needs a person to decide on a retry) from one that must be resumed
 //! (`running` after a crash, `stopped`, `unknown` or `error`, or no record at all after a crash
 //! between the claim and the record). Resuming is safe because references are rendered from the
@@ -32,18 +32,18 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
-    /// The fire time as RFC 3339 UTC, the occurrence's key in state.
+    /// Returns the fire time as RFC 3339 UTC, the occurrence's key in state.
     pub fn fire_key(&self) -> String {
         self.fire.timestamp().to_string()
     }
 
-    /// The id of the run record of this occurrence.
+    /// Returns the id of the run record of this occurrence.
     pub fn run_id(&self) -> String {
         format!("{RUN_ID_PREFIX}{}", self.fire_key())
     }
 }
 
-/// What to do with a job's latest fire.
+/// The action a run takes on a job's latest fire.
 #[derive(Clone, Debug)]
 pub enum Decision {
     /// The schedule has not fired in the year before now.
@@ -63,7 +63,7 @@ pub enum Decision {
     },
 }
 
-/// Why a decision could not be made.
+/// Errors that prevent a decision.
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
     #[error(transparent)]
@@ -165,7 +165,7 @@ pub fn missed_before(
     ))
 }
 
-/// The fire time of a scheduled occurrence's run record, or `None` for another run.
+/// Returns the fire time of a scheduled occurrence's run record, or `None` for another run.
 pub fn scheduled_fire(run: &RunRecord) -> Option<Timestamp> {
     run.id.strip_prefix(RUN_ID_PREFIX)?.parse().ok()
 }

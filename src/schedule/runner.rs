@@ -23,7 +23,7 @@ pub type OpenState<'a> = dyn Fn() -> Result<Box<dyn Store>, StateError> + Send +
 /// Pause between two attempts to open a locked state folder.
 const LOCK_RETRY: Duration = Duration::from_millis(200);
 
-/// What a pass needs besides the jobs.
+/// The provider, state and settings of a pass.
 pub struct RunContext<'a> {
     pub open_state: &'a OpenState<'a>,
     pub client: &'a Client,
@@ -35,7 +35,7 @@ pub struct RunContext<'a> {
     pub stop: StopSignal,
 }
 
-/// How one job ended in a pass.
+/// The end state of one job in a pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobStatus {
     /// The schedule has not fired in the year before now.
@@ -155,7 +155,7 @@ async fn run_job(job: &ScheduledJob, now: Timestamp, context: &RunContext<'_>) -
     report
 }
 
-/// Opens state, waiting up to `lock_wait` while another process holds it.
+/// Opens state, waiting up to `lock_wait` while another process has it locked.
 async fn open_state(context: &RunContext<'_>) -> Result<Box<dyn Store>, StateError> {
     let started = Instant::now();
     loop {
@@ -300,7 +300,7 @@ async fn run_occurrence(
     (result.status, result.message)
 }
 
-/// What planning and applying one occurrence did.
+/// The result of planning and applying one occurrence.
 struct Executed {
     status: JobStatus,
     message: String,

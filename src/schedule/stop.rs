@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 
-/// A shared stop flag with a wake-up for whoever sleeps.
+/// A shared stop flag with a wake-up for a sleeping daemon.
 #[derive(Clone, Debug, Default)]
 pub struct StopSignal {
     flag: Arc<AtomicBool>,
@@ -21,7 +21,7 @@ impl StopSignal {
     /// Raises the stop request and wakes a sleeping daemon.
     pub fn request(&self) {
         self.flag.store(true, Ordering::SeqCst);
-        // `notify_one` keeps a permit when nobody waits yet, so a request that arrives just
+        // `notify_one` keeps a permit when no task waits yet, so a request that arrives just
         // before the daemon starts sleeping still wakes it.
         self.wake.notify_one();
     }
@@ -30,7 +30,7 @@ impl StopSignal {
         self.flag.load(Ordering::SeqCst)
     }
 
-    /// The flag that [`crate::apply::ApplyOptions::stop`] reads between batches.
+    /// Returns the flag that [`crate::apply::ApplyOptions::stop`] reads between batches.
     pub fn flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.flag)
     }
