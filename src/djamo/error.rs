@@ -5,14 +5,16 @@ use std::fmt;
 /// What went wrong with one provider call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiErrorKind {
-    /// The provider answered with a non-2xx status and this `message`.
+    /// The provider responded with a non-2xx status and this `message`.
     Status { status: u16, message: String },
-    /// No answer within the request timeout.
+    /// No response within the request timeout.
     Timeout,
     /// The connection could not be made or broke during the call.
     Connection(String),
-    /// The answer was not the documented JSON.
+    /// The response body was not the documented JSON.
     Decode(String),
+    /// The client was set up wrongly (such as a base URL that does not parse); nothing was sent.
+    InvalidConfig(String),
 }
 
 /// A failed provider call. It keeps the method, the path, the status and the provider's message,
@@ -43,20 +45,33 @@ impl ApiError {
                 *status >= 500 || *status == 422 || *status == 429
             }
             ApiErrorKind::Timeout | ApiErrorKind::Connection(_) | ApiErrorKind::Decode(_) => true,
+            ApiErrorKind::InvalidConfig(_) => false,
+        }
+    }
+
+    /// Returns the provider's `message`, when it responded with an error status.
+    pub fn provider_message(&self) -> Option<&str> {
+        match &self.kind {
+            ApiErrorKind::Status { message, .. } => Some(message),
+            _ => None,
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let ApiErrorKind::InvalidConfig(cause) = &self.kind {
+            return write!(f, "invalid provider settings: {cause}");
+        }
         write!(f, "{} {} ", self.method, self.path)?;
         match &self.kind {
             ApiErrorKind::Status { status, message } => {
                 write!(f, "failed with HTTP {status}: {message}")?
             }
             ApiErrorKind::Timeout => f.write_str("timed out")?,
-            ApiErrorKind::Connection(cause) => write!(f, "failed to connect: {cause}")?,
+            ApiErrorKind::Connection(cause) => write!(f, "failed: {cause}")?,
             ApiErrorKind::Decode(cause) => write!(f, "returned an unexpected body: {cause}")?,
+            ApiErrorKind::InvalidConfig(_) => {}
         }
         if self.attempts > 1 {
             write!(f, " (after {} attempts)", self.attempts)?;

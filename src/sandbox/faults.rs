@@ -17,7 +17,8 @@ use crate::sandbox::server::AppState;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Answers `status` without doing the work; a 429 carries `Retry-After`.
+    /// Waits `delay_ms` when set, then answers `status` without doing the work; a 429 carries
+    /// `Retry-After`.
     Status,
     /// Waits `delay_ms`, then does the work and answers normally.
     Delay,
@@ -127,6 +128,9 @@ pub async fn apply(State(state): State<AppState>, request: Request, next: Next) 
     tracing::info!(target: "payroll::sandbox", path, kind = ?fault.kind, status = fault.status, "injecting a fault");
     match fault.kind {
         FaultKind::Status => {
+            if fault.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+            }
             let status = StatusCode::from_u16(fault.status.unwrap_or(500))
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             injected(status, fault.retry_after)

@@ -3,6 +3,8 @@
 //! State is a cache of the provider's truth plus an audit log. The store sits behind [`Store`] so
 //! that a shared backend for several CI runners can be added without touching `plan` or `apply`.
 
+mod codec;
+pub mod lock;
 pub mod record;
 pub mod sled_store;
 
@@ -18,6 +20,9 @@ pub enum StateError {
         pid: String,
         since: String,
     },
+    /// The lock is held, but the holder has not written its pid yet or its lock file is gone.
+    #[error("state folder `{path}` is locked by another process")]
+    LockedUnknown { path: String },
     #[error("state folder `{path}` could not be opened: {cause}")]
     Open { path: String, cause: String },
     #[error("state folder `{path}` is corrupt: {cause}")]
@@ -30,6 +35,45 @@ pub enum StateError {
     },
     #[error("state write to `{path}` failed: {cause}")]
     Write { path: String, cause: String },
+    #[error("state key part `{value}` contains a NUL byte, which keys use as a separator")]
+    InvalidKey { value: String },
+}
+
+impl StateError {
+    /// A line that tells the user what to do next, for the command layer to show below the
+    /// error.
+    pub fn help(&self) -> String {
+        match self {
+            StateError::Locked { pid, .. } => format!(
+                "wait for the run with pid {pid} to finish; if no payroll process is running, \
+                 another program holds the lock file open: find it with `fuser` or `lsof` on the \
+                 folder's `lock` file, or use another state folder with `--state`"
+            ),
+            StateError::LockedUnknown { .. } => "wait for the other run to finish; if no payroll \
+                 process is running, another program holds the lock: find it with `fuser` or \
+                 `lsof` on the folder's `lock` and `db/db` files"
+                .to_owned(),
+            StateError::Open { .. } => "point `--state` (or `PAYROLL_STATE`) at a folder that \
+                 this user can read and write"
+                .to_owned(),
+            StateError::Version { found, .. } => format!(
+                "nothing was planned or paid; this folder was written with state schema version \
+                 {found}: use the payroll build that wrote it"
+            ),
+            StateError::Corrupt { .. } => {
+                "nothing was planned or paid; restore the folder from a backup, or move it aside \
+                 and run again on an empty state folder: `plan` then looks every reference up \
+                 on the provider, so payments already made are still seen"
+                    .to_owned()
+            }
+            StateError::Write { .. } => {
+                "check free disk space and the folder's permissions, then run again".to_owned()
+            }
+            StateError::InvalidKey { .. } => {
+                "remove the NUL byte from the job, period or reference".to_owned()
+            }
+        }
+    }
 }
 
 /// The store's operations. Every write is durable (flushed) before the call returns, and bumps
