@@ -90,7 +90,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
     } = prepared;
 
     if plan.is_blocked() {
-        print_stdout(&render::text(&plan, plan_digest.as_deref()));
+        print_stdout(&render::text_styled(
+            &plan,
+            plan_digest.as_deref(),
+            global.stdout_color(),
+        ));
         return Err(miette!(
             help = "fix what the plan lists as blocked, then run apply again; nothing was paid",
             "the plan for `{}` `{}` is blocked",
@@ -108,7 +112,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
     }
 
     if !args.auto_approve {
-        print_stdout(&render::text(&plan, plan_digest.as_deref()));
+        print_stdout(&render::text_styled(
+            &plan,
+            plan_digest.as_deref(),
+            global.stdout_color(),
+        ));
         confirm(&plan)?;
     } else if !global.quiet {
         eprintln!("{}", render::verdict(&plan));
@@ -128,9 +136,25 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
         plan_digest,
         ..ApplyOptions::default()
     };
-    let report = crate::apply::apply(&plan, &store, &provider.client, &options)
-        .await
-        .map_err(apply_report)?;
+    let report = match crate::apply::apply(&plan, &store, &provider.client, &options).await {
+        Ok(report) => report,
+        Err(error) => {
+            // Payments left `submitting` or `unknown` make this exit 4, not 1: the user's next
+            // step is to run again, which reconciles them by reference.
+            let unsettled = crate::state::Store::payments(&store, &plan.job, &plan.period)
+                .map(|records| records.iter().filter(|r| r.status.needs_reconcile()).count())
+                .unwrap_or(0);
+            if unsettled == 0 {
+                return Err(apply_report(error));
+            }
+            eprintln!("{:?}", apply_report(error));
+            eprintln!(
+                "{unsettled} payment(s) have an unknown outcome: run the same command again to \
+                 reconcile them; nothing will be paid twice"
+            );
+            return Ok(exit::UNKNOWN_OUTCOME);
+        }
+    };
     print_stdout(&summary(&plan, &report, options.wait));
     Ok(report.exit_code(options.wait))
 }

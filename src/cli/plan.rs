@@ -113,7 +113,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> miette::Result<u8> {
         }
         None => None,
     };
-    print(&plan, digest.as_deref(), args.format)?;
+    print(&plan, digest.as_deref(), args.format, global.stdout_color())?;
     if let (Some(out), Some(digest)) = (&args.out, &digest) {
         eprintln!("saved the plan to `{}` (digest {digest})", out.display());
     }
@@ -127,10 +127,10 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> miette::Result<u8> {
     })
 }
 
-/// Prints the plan on stdout in `format`.
-pub fn print(plan: &Plan, digest: Option<&str>, format: Format) -> miette::Result<()> {
+/// Prints the plan on stdout in `format`; `color` colours the text format's action column.
+pub fn print(plan: &Plan, digest: Option<&str>, format: Format, color: bool) -> miette::Result<()> {
     let body = match format {
-        Format::Text => render::text(plan, digest),
+        Format::Text => render::text_styled(plan, digest, color),
         Format::Markdown => render::markdown(plan, digest),
         Format::Json => {
             let value = render::json(plan, digest);

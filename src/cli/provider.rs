@@ -84,21 +84,6 @@ pub fn open_state(global: &GlobalArgs) -> miette::Result<SledStore> {
 
 /// Turns a state error into a report that says what to do.
 pub fn state_report(error: StateError) -> miette::Report {
-    let help = match &error {
-        StateError::Locked { .. } => {
-            "another payroll process is using this state folder: wait for it to finish; if no \
-             payroll process is running, its lock was left by a crash and the next open clears it"
-        }
-        StateError::Open { .. } => {
-            "check that the folder exists, is writable, and is a payroll state folder"
-        }
-        StateError::Corrupt { .. } | StateError::Version { .. } => {
-            "nothing was planned or paid; restore the folder from a backup, or move it away and \
-             plan again: plan looks every reference up at the provider, so nothing is paid twice"
-        }
-        StateError::Write { .. } => {
-            "check free disk space and permissions, then run the command again"
-        }
-    };
+    let help = error.help();
     miette!(help = help, "{error}")
 }

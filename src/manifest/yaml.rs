@@ -127,8 +127,12 @@ pub fn scalar_range(file: &SourceFile, scalar: &MarkedScalarNode) -> (usize, usi
     let len = match line.chars().next() {
         Some(quote @ ('"' | '\'')) => quoted_len(line, quote),
         _ => {
-            let end = line.find(" #").unwrap_or(line.len());
-            line[..end].trim_end().len()
+            // In block context a plain scalar ends before a comment or a `: ` that starts a
+            // value, which is how a key's range stops at its colon.
+            let mut end = line.find(" #").unwrap_or(line.len());
+            end = end.min(line.find(": ").unwrap_or(line.len()));
+            let text = line[..end].trim_end();
+            text.strip_suffix(':').unwrap_or(text).len()
         }
     };
     (start, len)

@@ -2,10 +2,35 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, Plan};
+use anstyle::{AnsiColor, Style};
 
-/// Renders the plan for a terminal: the summary first, then one row per payment.
+use crate::plan::{Action, Plan, PlanItem};
+
+/// Maximum number of payment rows in a Markdown plan. GitHub rejects comments over 65 536
+/// characters, and a row takes up to about 150 (an estimate from typical names and reasons).
+pub const MARKDOWN_MAX_ROWS: usize = 300;
+
+/// Renders the plan for a terminal, without colours: the summary first, then one row per
+/// payment.
 pub fn text(plan: &Plan, digest: Option<&str>) -> String {
+    text_styled(plan, digest, false)
+}
+
+/// Returns the style of an action's cell: green, yellow or cyan for what sends or waits, bold red
+/// for what stops the plan, and no colour for the rest.
+fn action_style(action: Action) -> Style {
+    let color = match action {
+        Action::Pay => AnsiColor::Green,
+        Action::Retry => AnsiColor::Yellow,
+        Action::Wait => AnsiColor::Cyan,
+        Action::Blocked => return Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+        Action::None | Action::Skip => return Style::new(),
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+/// Renders the plan like [`text`], with the action column in colour when `color` is true.
+pub fn text_styled(plan: &Plan, digest: Option<&str>, color: bool) -> String {
     let s = &plan.summary;
     let mut out = String::new();
     let _ = writeln!(out, "Plan for job `{}`, period `{}`", plan.job, plan.period);
@@ -77,9 +102,14 @@ pub fn text(plan: &Plan, digest: Option<&str>) -> String {
         }
     }
     let _ = writeln!(out);
-    write_row(&mut out, &header.map(str::to_owned), &widths);
-    for row in &rows {
-        write_row(&mut out, row, &widths);
+    write_row(&mut out, &header.map(str::to_owned), &widths, Style::new());
+    for (row, item) in rows.iter().zip(&plan.items) {
+        let style = if color {
+            action_style(item.action)
+        } else {
+            Style::new()
+        };
+        write_row(&mut out, row, &widths, style);
     }
 
     if !plan.orphans.is_empty() {
@@ -100,11 +130,15 @@ pub fn text(plan: &Plan, digest: Option<&str>) -> String {
     out
 }
 
-fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7]) {
+/// Writes one table row with `action_style` on its first cell. Padding is computed on the plain
+/// text, so escape codes do not shift the columns.
+fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7], action_style: Style) {
     let mut line = String::from(" ");
     for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
         // Amount columns read best aligned to the right.
-        let cell = if index == 3 || index == 4 {
+        let cell = if index == 0 {
+            format!(" {action_style}{cell:<width$}{action_style:#}")
+        } else if index == 3 || index == 4 {
             format!(" {cell:>width$}")
         } else if index + 1 == row.len() {
             format!(" {cell}")
@@ -119,7 +153,7 @@ fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7]) {
 /// One line that says what applying this plan would do.
 pub fn verdict(plan: &Plan) -> String {
     if plan.is_blocked() {
-        "This plan is blocked: fix what is listed above, then plan again.".to_owned()
+        "This plan is blocked: fix what it lists as blocked, then plan again.".to_owned()
     } else if plan.has_changes() {
         format!(
             "Apply would pay {} payment(s) for {} in all.",
@@ -182,7 +216,8 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
         "| action | id | name | msisdn | amount | fee | reference | reason |"
     );
     let _ = writeln!(out, "| --- | --- | --- | --- | ---: | ---: | --- | --- |");
-    for item in &plan.items {
+    let table_items = markdown_rows(plan);
+    for item in &table_items {
         let action = match item.action {
             Action::Blocked => "**blocked**".to_owned(),
             other => other.as_str().to_owned(),
@@ -199,11 +234,19 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
             escape(&item.reason)
         );
     }
+    if table_items.len() < plan.items.len() {
+        let _ = writeln!(
+            out,
+            "\n{} more payment(s) not shown, none of them blocked or retried: `payroll show \
+             PLANFILE` lists them all.",
+            plan.items.len() - table_items.len()
+        );
+    }
     let _ = writeln!(out, "\n</details>");
     if !plan.orphans.is_empty() {
         let _ = writeln!(
             out,
-            "\nRecorded for this period but no longer in the manifest:\n"
+            "\nRecorded for this period but no longer in the manifest (not touched):\n"
         );
         for orphan in &plan.orphans {
             let _ = writeln!(
@@ -214,6 +257,20 @@ pub fn markdown(plan: &Plan, digest: Option<&str>) -> String {
         }
     }
     out
+}
+
+/// Selects the rows of the Markdown table: every item when they fit under
+/// [`MARKDOWN_MAX_ROWS`], else the blocked and retried items first, then the others in plan
+/// order up to the limit.
+fn markdown_rows(plan: &Plan) -> Vec<&PlanItem> {
+    if plan.items.len() <= MARKDOWN_MAX_ROWS {
+        return plan.items.iter().collect();
+    }
+    let urgent = |item: &&PlanItem| matches!(item.action, Action::Blocked | Action::Retry);
+    let mut rows: Vec<&PlanItem> = plan.items.iter().filter(urgent).collect();
+    let room = MARKDOWN_MAX_ROWS.saturating_sub(rows.len());
+    rows.extend(plan.items.iter().filter(|item| !urgent(item)).take(room));
+    rows
 }
 
 /// Keeps user text from breaking a Markdown table or starting markup.

@@ -8,6 +8,7 @@ mod client;
 mod crash;
 mod manifest;
 mod plan;
+mod render;
 mod sandbox;
 mod schedule;
 mod state;
