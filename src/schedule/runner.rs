@@ -173,7 +173,10 @@ async fn open_state(context: &RunContext<'_>) -> Result<Box<dyn Store>, StateErr
 }
 
 fn is_locked(error: &StateError) -> bool {
-    matches!(error, StateError::Locked { .. })
+    matches!(
+        error,
+        StateError::Locked { .. } | StateError::LockedUnknown { .. }
+    )
 }
 
 /// Logs the fires that never ran between the job's last scheduled run and `occurrence`, and
