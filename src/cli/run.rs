@@ -41,6 +41,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub lock_wait: Duration,
 
+    /// How often the daemon looks for changed job files, such as `60s`; it also wakes at each
+    /// fire.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub rescan: Duration,
+
     /// How long each job waits for its payments to settle, such as `5m`.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub wait_timeout: Duration,
@@ -91,9 +96,8 @@ pub async fn run(args: RunArgs, global: &GlobalArgs) -> miette::Result<u8> {
             Some(start) => Clock::starting_at(start),
             None => Clock::system(),
         };
-        schedule::run_daemon(&args.jobs_dir, &clock, &context)
-            .await
-            .map_err(|error| miette!(help = "check the folder's permissions", "{error}"))?;
+        let rescan = args.rescan.max(Duration::from_millis(100));
+        schedule::run_daemon(&args.jobs_dir, &clock, rescan, &context).await;
         return Ok(exit::OK);
     }
 
@@ -141,7 +145,11 @@ pub fn exit_code(folder: &JobsFolder, pass: &PassReport) -> u8 {
     let has = |status: JobStatus| pass.jobs.iter().any(|job| job.status == status);
     if has(JobStatus::UnknownOutcome) {
         exit::UNKNOWN_OUTCOME
-    } else if has(JobStatus::Error) || has(JobStatus::Stopped) || !folder.invalid.is_empty() {
+    } else if has(JobStatus::Error)
+        || has(JobStatus::Stopped)
+        || pass.stopped
+        || !folder.invalid.is_empty()
+    {
         exit::ERROR
     } else if has(JobStatus::FailedPayments) {
         exit::FAILED_PAYMENTS

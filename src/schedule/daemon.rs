@@ -10,8 +10,6 @@ use crate::schedule::jobs::{self, Fingerprint, JobsFolder};
 use crate::schedule::runner::{JobStatus, RunContext, run_pass};
 use crate::schedule::{fires, log_invalid};
 
-/// Maximum sleep, so that a changed jobs folder is noticed within a minute.
-pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// The first wait before a job that ended in an error is tried again; it doubles up to
 /// [`MAX_RETRY`] while errors go on.
 const FIRST_RETRY: Duration = Duration::from_secs(60);
@@ -48,20 +46,12 @@ impl Clock {
     }
 }
 
-/// Errors that end the daemon before a stop request.
-#[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
-    #[error(transparent)]
-    Folder(#[from] jobs::FolderError),
-}
-
 /// Runs passes over `dir` until a stop request, then returns after the batch in flight is
-/// recorded.
-pub async fn run_daemon(
-    dir: &Path,
-    clock: &Clock,
-    context: &RunContext<'_>,
-) -> Result<(), DaemonError> {
+/// recorded. It sleeps at most `rescan` between two looks at the folder.
+///
+/// A folder that cannot be read is logged and read again at the next look; the jobs loaded
+/// before keep their schedule meanwhile.
+pub async fn run_daemon(dir: &Path, clock: &Clock, rescan: Duration, context: &RunContext<'_>) {
     tracing::info!(folder = %dir.display(), now = %clock.now(), "daemon started");
     let mut fingerprint: Option<Fingerprint> = None;
     let mut folder = JobsFolder::default();
@@ -74,8 +64,15 @@ pub async fn run_daemon(
         let current = Fingerprint::of(dir);
         let changed = fingerprint.as_ref() != Some(&current);
         if changed {
-            folder = reload(dir, fingerprint.is_some())?;
-            fingerprint = Some(current);
+            match reload(dir, fingerprint.is_some()) {
+                Ok(loaded) => {
+                    folder = loaded;
+                    fingerprint = Some(current);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "jobs folder not read; trying again at the next look");
+                }
+            }
         }
         let next_due = next_fire(&folder, handled);
         let due = next_due.is_some_and(|fire| fire <= now);
@@ -101,7 +98,7 @@ pub async fn run_daemon(
             continue;
         }
 
-        let mut wake = add(now, MAX_SLEEP);
+        let mut wake = add(now, rescan);
         if let Some(fire) = next_due {
             wake = wake.min(fire);
         }
@@ -116,10 +113,9 @@ pub async fn run_daemon(
             .await;
     }
     tracing::info!("daemon stopped");
-    Ok(())
 }
 
-fn reload(dir: &Path, again: bool) -> Result<JobsFolder, DaemonError> {
+fn reload(dir: &Path, again: bool) -> Result<JobsFolder, jobs::FolderError> {
     let folder = jobs::load_folder(dir)?;
     log_invalid(&folder);
     let names: Vec<&str> = folder.jobs.iter().map(|job| job.name()).collect();

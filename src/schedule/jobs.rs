@@ -237,3 +237,139 @@ fn collect(dir: &Path, depth: usize, entries: &mut Vec<(PathBuf, u64, Option<Sys
         entries.push((path, metadata.len(), metadata.modified().ok()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_job(dir: &Path, file: &str, job: &str, reference: &str, cron: &str, period: &str) {
+        let yaml = format!(
+            "version: 1\njob: {job}\nreference: \"{reference}\"\nschedule:\n  cron: \"{cron}\"\n  \
+             timezone: Africa/Abidjan\n  period: \"{period}\"\nrecipients:\n  - id: E1\n    \
+             name: Awa Kone\n    msisdn: \"2250747000000\"\n    amount: 10000\n"
+        );
+        std::fs::write(dir.join(file), yaml).expect("job file written");
+    }
+
+    #[test]
+    fn folder_skips_shared_job_names() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path();
+        write_job(
+            path,
+            "a.yaml",
+            "same",
+            "a-{{period}}-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        write_job(
+            path,
+            "b.yml",
+            "same",
+            "b-{{period}}-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        write_job(
+            path,
+            "c.yaml",
+            "alone",
+            "c-{{period}}-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        write_job(
+            path,
+            ".hidden.yaml",
+            "hidden",
+            "h-{{period}}-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        std::fs::write(path.join("readme.txt"), "not a job").expect("written");
+
+        let folder = load_folder(path).expect("folder reads");
+        let names: Vec<&str> = folder.jobs.iter().map(ScheduledJob::name).collect();
+        assert_eq!(names, ["alone"]);
+        assert_eq!(folder.invalid.len(), 2, "{:?}", folder.invalid);
+        let message = folder.invalid[0].report.to_string();
+        assert!(
+            message.contains("job `same` is defined by 2 files"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn static_reference_is_warned() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        write_job(
+            dir.path(),
+            "a.yaml",
+            "fixed",
+            "fixed-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        let folder = load_folder(dir.path()).expect("folder reads");
+        let warnings = &folder.jobs[0].warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("does not use `{{period}}`"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn coarse_period_pattern_is_warned() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        write_job(
+            dir.path(),
+            "a.yaml",
+            "weekly",
+            "w-{{period}}-{{id}}",
+            "0 9 * * MON",
+            "%Y-%m",
+        );
+        let folder = load_folder(dir.path()).expect("folder reads");
+        let warnings = &folder.jobs[0].warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("both pay period"), "{warnings:?}");
+    }
+
+    #[test]
+    fn matching_period_pattern_is_quiet() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        write_job(
+            dir.path(),
+            "a.yaml",
+            "weekly",
+            "w-{{period}}-{{id}}",
+            "0 9 * * MON",
+            "%G-W%V",
+        );
+        let folder = load_folder(dir.path()).expect("folder reads");
+        assert_eq!(folder.invalid.len(), 0, "{:?}", folder.invalid);
+        assert!(
+            folder.jobs[0].warnings.is_empty(),
+            "{:?}",
+            folder.jobs[0].warnings
+        );
+    }
+
+    #[test]
+    fn fingerprint_changes_with_files() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let before = Fingerprint::of(dir.path());
+        assert_eq!(before, Fingerprint::of(dir.path()));
+        write_job(
+            dir.path(),
+            "a.yaml",
+            "one",
+            "o-{{period}}-{{id}}",
+            "0 9 25 * *",
+            "%Y-%m",
+        );
+        assert_ne!(before, Fingerprint::of(dir.path()));
+    }
+}

@@ -169,3 +169,142 @@ pub fn missed_before(
 pub fn scheduled_fire(run: &RunRecord) -> Option<Timestamp> {
     run.id.strip_prefix(RUN_ID_PREFIX)?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::schedule::parse_schedule;
+    use crate::manifest::types::Schedule;
+    use crate::state::{SCHEMA_VERSION, SledStore};
+
+    const JOB: &str = "bonus";
+
+    fn monthly() -> ParsedSchedule {
+        parse_schedule(&Schedule {
+            cron: "0 9 25 * *".to_owned(),
+            timezone: "Africa/Abidjan".to_owned(),
+            period: Some("%Y-%m".to_owned()),
+            catch_up: None,
+        })
+        .expect("valid schedule")
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    fn record(fire: &str, period: &str, outcome: RunOutcome) -> RunRecord {
+        RunRecord {
+            schema_version: SCHEMA_VERSION,
+            id: format!("{RUN_ID_PREFIX}{fire}"),
+            job: JOB.to_owned(),
+            period: period.to_owned(),
+            started_at: fire.to_owned(),
+            finished_at: None,
+            outcome,
+            plan_digest: None,
+            submitted: 0,
+            completed: 0,
+            failed: 0,
+            message: None,
+        }
+    }
+
+    fn decide_at(store: &SledStore, now: &str) -> Decision {
+        decide(store, JOB, &monthly(), at(now)).expect("decides")
+    }
+
+    #[test]
+    fn unclaimed_recent_fire_runs() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = SledStore::open(dir.path()).expect("state opens");
+        let Decision::Run { occurrence, resume } = decide_at(&store, "2026-12-25T20:00:00Z") else {
+            panic!("a fire 11 hours old runs");
+        };
+        assert_eq!(occurrence.period, "2026-12");
+        assert_eq!(occurrence.run_id(), "schedule:2026-12-25T09:00:00Z");
+        assert_eq!(resume, None);
+    }
+
+    #[test]
+    fn unclaimed_old_fire_is_missed() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = SledStore::open(dir.path()).expect("state opens");
+        let decision = decide_at(&store, "2026-12-26T09:00:01Z");
+        let Decision::Missed { late_by, .. } = decision else {
+            panic!("a fire one day and one second old is missed: {decision:?}");
+        };
+        assert_eq!(late_by, SignedDuration::from_secs(24 * 3600 + 1));
+    }
+
+    #[test]
+    fn claimed_fire_resumes_until_finished() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = SledStore::open(dir.path()).expect("state opens");
+        let fire = "2026-12-25T09:00:00Z";
+        assert!(store.claim_occurrence(JOB, fire).expect("claims"));
+
+        // Claimed with no run record: a crash between the claim and the record.
+        let decision = decide_at(&store, "2026-12-28T09:00:00Z");
+        assert!(
+            matches!(
+                decision,
+                Decision::Run {
+                    resume: Some(RunOutcome::Running),
+                    ..
+                }
+            ),
+            "{decision:?}"
+        );
+
+        for outcome in [
+            RunOutcome::Running,
+            RunOutcome::Stopped,
+            RunOutcome::Unknown,
+            RunOutcome::Error,
+        ] {
+            store
+                .put_run(&record(fire, "2026-12", outcome))
+                .expect("records");
+            let decision = decide_at(&store, "2026-12-28T09:00:00Z");
+            assert!(
+                matches!(decision, Decision::Run { resume: Some(found), .. } if found == outcome),
+                "`{outcome:?}` resumes: {decision:?}"
+            );
+        }
+        for outcome in [RunOutcome::Completed, RunOutcome::FailedPayments] {
+            store
+                .put_run(&record(fire, "2026-12", outcome))
+                .expect("records");
+            let decision = decide_at(&store, "2026-12-28T09:00:00Z");
+            assert!(
+                matches!(decision, Decision::Done(_)),
+                "`{outcome:?}` is finished: {decision:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missed_fires_since_last_run() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = SledStore::open(dir.path()).expect("state opens");
+        let schedule = monthly();
+        let latest = fires::latest_fire(&schedule, at("2027-02-25T09:00:00Z")).expect("fired");
+        let never_ran = missed_before(&store, JOB, &schedule, &latest).expect("lists");
+        assert!(never_ran.is_empty(), "a job that never ran missed nothing");
+
+        store
+            .put_run(&record(
+                "2026-11-25T09:00:00Z",
+                "2026-11",
+                RunOutcome::Completed,
+            ))
+            .expect("records");
+        let missed = missed_before(&store, JOB, &schedule, &latest).expect("lists");
+        let shown: Vec<String> = missed
+            .iter()
+            .map(|fire| fire.timestamp().to_string())
+            .collect();
+        assert_eq!(shown, ["2026-12-25T09:00:00Z", "2027-01-25T09:00:00Z"]);
+    }
+}

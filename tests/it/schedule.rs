@@ -682,7 +682,7 @@ fn spawn_daemon(setup: &Setup, now: &str) -> std::process::Child {
     command
         .arg("run")
         .arg(setup.jobs())
-        .args(["--now", now])
+        .args(["--now", now, "--rescan", "1s"])
         .env("RUST_LOG", "payroll=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -803,4 +803,34 @@ async fn daemon_sigterm_records_batch_in_flight() {
     );
     let ledger = setup.ledger().await;
     assert_eq!(paid_periods(&ledger, "slow"), periods(&[("2026-12", 8)]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_runs_job_added_later() {
+    let setup = Setup::new().await;
+    let mut daemon = spawn_daemon(&setup, "2026-12-25T10:00:00Z");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        setup.sandbox.ledger().await.is_empty(),
+        "an empty folder pays nothing"
+    );
+
+    // A job added while the daemon sleeps, whose fire an hour ago is within its catch-up, runs
+    // at the next look at the folder.
+    setup.write(&JobSpec::new("added", "0 9 25 * *", "Africa/Abidjan", "%Y-%m").recipients(2));
+    let ledger = wait_for_ledger(&setup.sandbox, Duration::from_secs(20), |ledger| {
+        ledger.len() >= 2
+    })
+    .await;
+    assert_eq!(paid_periods(&ledger, "added"), periods(&[("2026-12", 2)]));
+    let outcome =
+        wait_for_run_outcome(&setup.state(), "added", "schedule:2026-12-25T09:00:00Z").await;
+    assert_eq!(outcome, Some(RunOutcome::Completed));
+
+    send_sigterm(&daemon);
+    let code =
+        tokio::task::block_in_place(|| wait_with_timeout(&mut daemon, Duration::from_secs(20)));
+    let stderr = stderr_of(daemon);
+    assert_eq!(code, Some(0), "daemon exits 0 on SIGTERM:\n{stderr}");
+    assert!(stderr.contains("jobs folder changed; reloaded"), "{stderr}");
 }
