@@ -440,16 +440,17 @@ fn log_report(report: &JobReport) {
         .unwrap_or("-");
     let job = report.job.as_str();
     let message = report.message.as_str();
-    match report.status {
+    let status = report.status;
+    match status {
         JobStatus::NeverFired | JobStatus::AlreadyRan => {
-            tracing::debug!(job, period, status = ?report.status, "{message}");
+            tracing::debug!(job = %job, period = %period, ?status, "{message}");
         }
-        JobStatus::Paid => tracing::info!(job, period, "run finished: {message}"),
-        JobStatus::Missed => tracing::warn!(job, period, "{message}"),
+        JobStatus::Paid => tracing::info!(job = %job, period = %period, "run finished: {message}"),
+        JobStatus::Missed => tracing::warn!(job = %job, period = %period, "{message}"),
         JobStatus::FailedPayments | JobStatus::UnknownOutcome | JobStatus::Stopped => {
-            tracing::warn!(job, period, status = ?report.status, "run finished: {message}");
+            tracing::warn!(job = %job, period = %period, ?status, "run finished: {message}");
         }
-        JobStatus::Error => tracing::error!(job, period, "run failed: {message}"),
+        JobStatus::Error => tracing::error!(job = %job, period = %period, "run failed: {message}"),
     }
 }
 
