@@ -117,7 +117,8 @@ pub async fn run(args: RunArgs, global: &GlobalArgs) -> miette::Result<u8> {
     Ok(exit_code(&folder, &pass))
 }
 
-/// Turns SIGINT and SIGTERM into a stop request.
+/// Turns the first SIGINT or SIGTERM into a stop request. A second one exits at once: state was
+/// written ahead of every request, so the next run reconciles what was in flight.
 fn listen_for_signals(stop: StopSignal) -> miette::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate())
@@ -125,15 +126,27 @@ fn listen_for_signals(stop: StopSignal) -> miette::Result<()> {
     let mut interrupt =
         signal(SignalKind::interrupt()).map_err(|e| miette!("could not listen for SIGINT: {e}"))?;
     tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
-        };
-        tracing::info!(
-            signal = name,
-            "stop requested; finishing the batch in flight"
-        );
-        stop.request();
+        let mut received = 0;
+        loop {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            received += 1;
+            if received == 1 {
+                tracing::info!(
+                    signal = name,
+                    "stop requested; finishing the batch in flight"
+                );
+                stop.request();
+                continue;
+            }
+            tracing::warn!(
+                signal = name,
+                "second stop request; exiting now, and the next run reconciles the batch in flight"
+            );
+            std::process::exit(i32::from(exit::ERROR));
+        }
     });
     Ok(())
 }
