@@ -2,10 +2,10 @@
 //! and the decision of what a run does with the latest one.
 //!
 //! Each occurrence that starts is claimed in state, then gets a run record whose id is
-//! `schedule:<fire time>`. The record's outcome separates a finished occurrence (`completed`, or
-//! `failed_payments`, which needs a person to decide on a retry) from one that must be resumed
-//! (`running` after a crash, `stopped`, `unknown` or `error`, or no record at all after a crash
-//! between the claim and the record). Resuming is safe because references are rendered from the
+//! `schedule:<fire time>`. Its outcome separates a finished occurrence from one that must be
+//! resumed. `completed` and `failed_payments` are finished, because a retry of failed payments
+//! needs a person's decision. `running` (left by a crash), `stopped`, `unknown` and `error` are
+//! resumed, and so is a claim with no record, left by a crash between the claim and the record. Resuming is safe because references are rendered from the
 //! job, the period and the recipient, so a second run of one occurrence only pays what the first
 //! did not.
 

@@ -656,7 +656,7 @@ async fn wait_for_ledger(
 }
 
 /// Polls the state folder until the run record `run_id` of `job` has a final outcome, for at
-/// most twenty seconds; the state is locked while the daemon runs a job.
+/// most twenty seconds. Opening fails while the daemon runs a job, because it holds the lock.
 async fn wait_for_run_outcome(state: &Path, job: &str, run_id: &str) -> Option<RunOutcome> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -704,7 +704,7 @@ async fn daemon_pays_due_job_then_stops() {
         "%Y-%m-%d",
     ));
 
-    // The clock starts two seconds before the fire; the previous fire, a month earlier, is
+    // The clock starts two seconds before the fire. The previous fire, a month earlier, is
     // outside the one-day catch-up, so nothing is paid before the fire.
     let mut daemon = spawn_daemon(&setup, "2026-12-25T08:59:58Z");
     let ledger = wait_for_ledger(&setup.sandbox, Duration::from_secs(30), |ledger| {
