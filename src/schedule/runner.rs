@@ -102,7 +102,10 @@ async fn run_job(job: &ScheduledJob, now: Timestamp, context: &RunContext<'_>) -
     let store = match open_state(context).await {
         Ok(store) => store,
         Err(error) => {
-            report.message = format!("{error}; the job did not run and the next run retries it");
+            report.message = format!(
+                "{error}; the job did not run, and the next run tries it again. help: {}",
+                error.help()
+            );
             return report;
         }
     };
@@ -170,6 +173,11 @@ async fn open_state(context: &RunContext<'_>) -> Result<Box<dyn Store>, StateErr
             other => return other,
         }
     }
+}
+
+/// Formats a state error with what to do next.
+fn state_message(error: &StateError) -> String {
+    format!("{error}; nothing was paid. help: {}", error.help())
 }
 
 fn is_locked(error: &StateError) -> bool {
@@ -246,7 +254,7 @@ async fn run_occurrence(
                     format!("fire {} was claimed by another runner", occurrence.fire),
                 );
             }
-            Err(error) => return (JobStatus::Error, error.to_string()),
+            Err(error) => return (JobStatus::Error, state_message(&error)),
         }
     }
     tracing::info!(
@@ -275,7 +283,7 @@ async fn run_occurrence(
         }),
     };
     if let Err(error) = store.put_run(&record) {
-        return (JobStatus::Error, error.to_string());
+        return (JobStatus::Error, state_message(&error));
     }
 
     let result = execute(store, job, occurrence, context).await;

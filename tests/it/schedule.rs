@@ -834,3 +834,44 @@ async fn daemon_runs_job_added_later() {
     assert_eq!(code, Some(0), "daemon exits 0 on SIGTERM:\n{stderr}");
     assert!(stderr.contains("jobs folder changed; reloaded"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_state_fails_after_wait() {
+    let setup = Setup::new().await;
+    setup.write(&JobSpec::new(
+        "locked",
+        "0 9 25 * *",
+        "Africa/Abidjan",
+        "%Y-%m",
+    ));
+    let held = SledStore::open(&setup.state()).expect("the test holds the state");
+
+    let mut command = setup.once_command("2026-12-25T09:00:00Z");
+    command.args(["--lock-wait", "1s"]);
+    let started = Instant::now();
+    let out = output(command).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it waited for the lock"
+    );
+    assert!(stdout.contains("locked: error"), "{stdout}");
+    assert!(stdout.contains("is locked"), "{stdout}");
+    assert!(stdout.contains("tries it again"), "{stdout}");
+    assert!(setup.sandbox.ledger().await.is_empty(), "nothing was paid");
+
+    drop(held);
+    let retried = setup.once_expect("2026-12-25T09:30:00Z", 0).await;
+    assert!(
+        retried.contains("locked 2026-12 2026-12-25T09:00:00Z: paid"),
+        "{retried}"
+    );
+    let ledger = setup.ledger().await;
+    assert_eq!(paid_periods(&ledger, "locked"), periods(&[("2026-12", 3)]));
+}
