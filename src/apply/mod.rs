@@ -15,6 +15,9 @@ pub mod faultpoint;
 mod poll;
 pub mod record;
 mod submit;
+mod sync;
+
+pub use sync::sync;
 
 use std::time::Duration;
 
@@ -195,7 +198,7 @@ async fn run_stages(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport::default();
-    submit::reconcile_leftovers(plan, store, client).await?;
+    sync::sync(plan, store, client).await?;
 
     let to_send: Vec<_> = plan
         .items
@@ -213,7 +216,8 @@ async fn run_stages(
     if options.stop_requested() && report.stopped.is_none() {
         report.stopped = Some("stopped by a signal; run again to finish".to_owned());
     }
-    if options.wait && report.stopped.is_none() {
+    // A 402 or 400 stop still waits for the chunks already sent; a signal does not.
+    if options.wait && !options.stop_requested() {
         poll::wait_for_pending(plan, store, client, options).await?;
     }
     Ok(report)

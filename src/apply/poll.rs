@@ -78,7 +78,7 @@ fn pending_records(plan: &Plan, store: &dyn Store) -> Result<Vec<PaymentRecord>,
 
 /// Asks the provider for each pending payment and returns the records that changed. A failed
 /// poll is logged and retried next round: it never changes a record.
-async fn poll_once(client: &Client, pending: Vec<PaymentRecord>) -> Vec<PaymentRecord> {
+pub(super) async fn poll_once(client: &Client, pending: Vec<PaymentRecord>) -> Vec<PaymentRecord> {
     let mut tasks = JoinSet::new();
     for mut record in pending {
         let client = client.clone();

@@ -103,6 +103,9 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
         ));
     }
     if !plan.has_work() {
+        crate::apply::sync(&plan, &store, &provider.client)
+            .await
+            .map_err(apply_report)?;
         print_stdout(&format!("{}\n", render::verdict(&plan)));
         return Ok(if plan.summary.failed > 0 {
             exit::FAILED_PAYMENTS
@@ -142,7 +145,12 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
             // Payments left `submitting` or `unknown` make this exit 4, not 1: the user's next
             // step is to run again, which reconciles them by reference.
             let unsettled = crate::state::Store::payments(&store, &plan.job, &plan.period)
-                .map(|records| records.iter().filter(|r| r.status.needs_reconcile()).count())
+                .map(|records| {
+                    records
+                        .iter()
+                        .filter(|r| r.status.needs_reconcile())
+                        .count()
+                })
                 .unwrap_or(0);
             if unsettled == 0 {
                 return Err(apply_report(error));

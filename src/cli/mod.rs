@@ -210,8 +210,12 @@ async fn dispatch(cli: Cli) -> miette::Result<u8> {
 fn init_reports(global: &GlobalArgs) {
     let color = global.stderr_color();
     let force_graphical = global.color == ColorChoice::Always;
+    // Wrapped lines break `grep` in CI logs and scripts, so only a terminal gets them.
+    let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = miette::set_hook(Box::new(move |_| {
-        let mut options = miette::MietteHandlerOpts::new().color(color);
+        let mut options = miette::MietteHandlerOpts::new()
+            .color(color)
+            .wrap_lines(wrap);
         if force_graphical {
             options = options.force_graphical(true);
         }

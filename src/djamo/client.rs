@@ -187,6 +187,9 @@ impl Client {
 
     /// `GET /v1/transactions/customers/check`. A 404 means the provider has no customer with
     /// that number.
+    ///
+    /// NOTE: the published API does not document the body of that 404, so a 404 caused by a
+    /// base URL with a wrong path also reads as `NotFound`. That blocks payments, never makes one.
     pub async fn check_customer(
         &self,
         msisdn: &Msisdn,

@@ -9,7 +9,8 @@ pub enum ApiErrorKind {
     Status { status: u16, message: String },
     /// No response within the request timeout.
     Timeout,
-    /// The connection could not be made or broke during the call.
+    /// The connection could not be made or broke during the call. The text reads after the
+    /// method and path, such as "failed to connect to `http://127.0.0.1:9`: Connection refused".
     Connection(String),
     /// The response body was not the documented JSON.
     Decode(String),
@@ -69,7 +70,7 @@ impl fmt::Display for ApiError {
                 write!(f, "failed with HTTP {status}: {message}")?
             }
             ApiErrorKind::Timeout => f.write_str("timed out")?,
-            ApiErrorKind::Connection(cause) => write!(f, "failed: {cause}")?,
+            ApiErrorKind::Connection(cause) => f.write_str(cause)?,
             ApiErrorKind::Decode(cause) => write!(f, "returned an unexpected body: {cause}")?,
             ApiErrorKind::InvalidConfig(_) => {}
         }

@@ -99,7 +99,9 @@ impl Client {
         // The semaphore is never closed, so acquiring fails only if that changes.
         let _permit = self.limiter.acquire().await.map_err(|_| {
             (
-                ApiErrorKind::Connection("the client's concurrency limiter is closed".to_owned()),
+                ApiErrorKind::Connection(
+                    "failed: the client's concurrency limiter is closed".to_owned(),
+                ),
                 None,
             )
         })?;
@@ -165,9 +167,9 @@ impl Client {
         let cause = root_cause(error);
         if error.is_connect() {
             let host = self.base.as_str().trim_end_matches('/');
-            ApiErrorKind::Connection(format!("could not connect to `{host}`: {cause}"))
+            ApiErrorKind::Connection(format!("failed to connect to `{host}`: {cause}"))
         } else {
-            ApiErrorKind::Connection(format!("the connection failed: {cause}"))
+            ApiErrorKind::Connection(format!("failed: the connection broke: {cause}"))
         }
     }
 

@@ -9,6 +9,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,10 @@ pub struct LockInfo {
     pub pid: u32,
     /// RFC 3339 time at which the holder opened the store.
     pub since: String,
+    /// The database's write generation after the holder's latest flushed write. A database
+    /// found at a lower generation has lost writes.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// The held lock, released on drop.
@@ -36,6 +41,8 @@ pub struct StateLock {
     /// The holder that an earlier run left in the file, which proves that the folder was opened
     /// before.
     previous: Option<LockInfo>,
+    /// The holder record this process last wrote into the file.
+    current: Mutex<Option<LockInfo>>,
 }
 
 impl StateLock {
@@ -64,6 +71,7 @@ impl StateLock {
             file,
             path,
             previous,
+            current: Mutex::new(None),
         })
     }
 
@@ -80,19 +88,43 @@ impl StateLock {
             .map_err(|e| write_error(&self.path, &e))
     }
 
-    /// Writes this process's pid and the current time into the lock file.
-    pub fn write_info(&mut self) -> Result<(), StateError> {
+    /// Writes this process's pid, the current time and the database's generation into the lock
+    /// file, and syncs it.
+    pub fn write_info(&self, generation: u64) -> Result<(), StateError> {
         let info = LockInfo {
             pid: std::process::id(),
             since: jiff::Timestamp::now().to_string(),
+            generation,
         };
-        let body = serde_json::to_vec(&info).map_err(|e| write_error(&self.path, &e))?;
-
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        self.rewrite(&info)?;
         self.file
-            .set_len(0)
-            .and_then(|()| self.file.seek(SeekFrom::Start(0)))
-            .and_then(|_| self.file.write_all(&body))
-            .and_then(|()| self.file.sync_data())
+            .sync_data()
+            .map_err(|e| write_error(&self.path, &e))?;
+        *current = Some(info);
+        Ok(())
+    }
+
+    /// Records that the database reached `generation`, unless a later generation is recorded
+    /// already. Not synced: it only has to outlive a crash of this process, as sled's flush does.
+    pub fn record_generation(&self, generation: u64) -> Result<(), StateError> {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(info) = current.as_mut() else {
+            return Ok(());
+        };
+        if generation <= info.generation {
+            return Ok(());
+        }
+        info.generation = generation;
+        self.rewrite(info)
+    }
+
+    fn rewrite(&self, info: &LockInfo) -> Result<(), StateError> {
+        let body = serde_json::to_vec(info).map_err(|e| write_error(&self.path, &e))?;
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&body))
+            .and_then(|()| file.set_len(body.len() as u64))
             .map_err(|e| write_error(&self.path, &e))
     }
 }

@@ -2,12 +2,13 @@
 //!
 //! Layout of a state folder:
 //!
-//! - `lock`: the lock file, naming the pid and start time of the process that holds it;
+//! - `lock`: the lock file, naming the pid and start time of the process that holds it and the
+//!   write generation of its last flushed write;
 //! - `db/`: the sled database, with one tree per kind of record (`payments`, `serials`, `runs`,
 //!   `plans`, `occurrences`) and a `meta` tree whose `format` record marks the folder as ours.
 //!
 //! Every write runs in one sled transaction together with the serial bump of each job it
-//! touches, and is flushed before the call returns.
+//! touches and the bump of the database's generation, and is flushed before the call returns.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,7 @@ const PLANS: &str = "plans";
 const OCCURRENCES: &str = "occurrences";
 const META: &str = "meta";
 const FORMAT_KEY: &[u8] = b"format";
+const GENERATION_KEY: &[u8] = b"generation";
 
 /// The value of a job's serial.
 #[derive(Serialize, Deserialize)]
@@ -59,6 +61,14 @@ impl ClaimValue {
     }
 }
 
+/// The `generation` record of the `meta` tree: how many write transactions the database has
+/// committed.
+#[derive(Serialize, Deserialize)]
+struct GenerationValue {
+    schema_version: u32,
+    generation: u64,
+}
+
 /// The `format` record of the `meta` tree.
 #[derive(Serialize, Deserialize)]
 struct FormatValue {
@@ -75,6 +85,7 @@ pub struct SledStore {
     runs: sled::Tree,
     plans: sled::Tree,
     occurrences: sled::Tree,
+    meta: sled::Tree,
     /// Declared last so that sled's files are closed before the lock is released.
     lock: StateLock,
 }
@@ -120,19 +131,20 @@ impl SledStore {
                 cause: format!("tree `{name}` could not be opened: {e}"),
             })
         };
-        let meta = tree(META)?;
-        let mut store = SledStore {
+        let store = SledStore {
             payments: tree(PAYMENTS)?,
             serials: tree(SERIALS)?,
             runs: tree(RUNS)?,
             plans: tree(PLANS)?,
             occurrences: tree(OCCURRENCES)?,
+            meta: tree(META)?,
             db: db.clone(),
             path: path.clone(),
             lock: state_lock,
         };
-        store.check_format(&meta, previous.as_ref())?;
-        store.lock.write_info()?;
+        store.check_format(previous.as_ref())?;
+        let generation = store.check_generation(previous.as_ref())?;
+        store.lock.write_info(generation)?;
         Ok(store)
     }
 
@@ -147,12 +159,8 @@ impl SledStore {
     /// lock file names a previous holder only after that holder flushed the record. sled reads
     /// a data file that is garbage from its first byte as an empty database (sled 0.34.7), so
     /// this check is what tells such a file from a new folder.
-    fn check_format(
-        &self,
-        meta: &sled::Tree,
-        previous: Option<&LockInfo>,
-    ) -> Result<(), StateError> {
-        match meta.get(FORMAT_KEY).map_err(|e| self.read_error(&e))? {
+    fn check_format(&self, previous: Option<&LockInfo>) -> Result<(), StateError> {
+        match self.meta.get(FORMAT_KEY).map_err(|e| self.read_error(&e))? {
             Some(bytes) => {
                 let _: FormatValue = decode(&self.path, META, FORMAT_KEY, &bytes)?;
                 Ok(())
@@ -184,16 +192,73 @@ impl SledStore {
                     schema_version: SCHEMA_VERSION,
                     created_at: jiff::Timestamp::now().to_string(),
                 };
-                meta.insert(FORMAT_KEY, encode(&self.path, &format)?)
+                self.meta
+                    .insert(FORMAT_KEY, encode(&self.path, &format)?)
                     .map_err(|e| self.write_error(&e))?;
-                self.flush()
+                self.flush(None)
             }
         }
     }
 
-    fn flush(&self) -> Result<(), StateError> {
+    /// Returns the database's write generation, after checking that it is not lower than the
+    /// one the previous holder recorded in the lock file after its last flushed write.
+    fn check_generation(&self, previous: Option<&LockInfo>) -> Result<u64, StateError> {
+        let generation = match self
+            .meta
+            .get(GENERATION_KEY)
+            .map_err(|e| self.read_error(&e))?
+        {
+            Some(bytes) => {
+                let value: GenerationValue = decode(&self.path, META, GENERATION_KEY, &bytes)?;
+                value.generation
+            }
+            None => 0,
+        };
+        if let Some(previous) = previous
+            && previous.generation > generation
+        {
+            return Err(StateError::Corrupt {
+                path: self.path.clone(),
+                cause: format!(
+                    "its records stop at write {generation}, but pid {} recorded write {} \
+                     (it opened the folder at {}); the last writes are lost",
+                    previous.pid, previous.generation, previous.since
+                ),
+            });
+        }
+        Ok(generation)
+    }
+
+    /// Flushes sled, then records `generation` in the lock file. Pass the generation that the
+    /// write's transaction returned, or `None` for a write outside a transaction.
+    fn flush(&self, generation: Option<u64>) -> Result<(), StateError> {
         self.db.flush().map_err(|e| self.write_error(&e))?;
+        if let Some(generation) = generation {
+            self.lock.record_generation(generation)?;
+        }
         Ok(())
+    }
+
+    /// Increments the database's write generation inside a transaction and returns the new one.
+    fn bump_generation(
+        path: &str,
+        meta: &TransactionalTree,
+    ) -> ConflictableTransactionResult<u64, StateError> {
+        let current = match meta.get(GENERATION_KEY)? {
+            Some(bytes) => {
+                let value: GenerationValue = decode(path, META, GENERATION_KEY, &bytes)
+                    .map_err(ConflictableTransactionError::Abort)?;
+                value.generation
+            }
+            None => 0,
+        };
+        let next = GenerationValue {
+            schema_version: SCHEMA_VERSION,
+            generation: current.saturating_add(1),
+        };
+        let bytes = encode(path, &next).map_err(ConflictableTransactionError::Abort)?;
+        meta.insert(GENERATION_KEY, bytes)?;
+        Ok(next.generation)
     }
 
     fn read_error(&self, error: &sled::Error) -> StateError {

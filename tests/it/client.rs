@@ -391,6 +391,12 @@ async fn dropped_batch_is_unknown_and_found() {
         .await
         .expect_err("the answer was cut");
     assert!(matches!(error.kind, ApiErrorKind::Connection(_)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("POST /v1/transactions/batch failed: the connection broke: "),
+        "{error}"
+    );
     assert_eq!(error.attempts, 1);
     assert!(error.outcome_unknown());
 
@@ -439,7 +445,7 @@ async fn unreachable_provider_names_url() {
     let text = error.to_string();
     assert!(
         text.starts_with(&format!(
-            "GET /v1/balance failed: could not connect to `http://{addr}`: "
+            "GET /v1/balance failed to connect to `http://{addr}`: "
         )),
         "{text}"
     );
@@ -466,7 +472,7 @@ async fn sixteen_calls(sandbox: &TestSandbox, limit: usize) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_limit_caps_requests() {
-    let latency = Duration::from_millis(100);
+    let latency = Duration::from_millis(200);
     let sandbox = TestSandbox::builder().latency(latency).start().await;
 
     let limited = sixteen_calls(&sandbox, 4).await;

@@ -361,10 +361,7 @@ fn open_store_child_helper() {
     }
 }
 
-/// Opens `dir` in a child process running [`open_store_child_helper`], optionally as another
-/// user, and returns its result and help lines.
-fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
-    let exe = std::env::current_exe().expect("test executable path");
+fn child_command(exe: &Path, dir: &Path, uid: Option<u32>) -> Command {
     let mut command = Command::new(exe);
     command
         .args([
@@ -378,7 +375,31 @@ fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
         std::os::unix::process::CommandExt::uid(&mut command, uid);
         std::os::unix::process::CommandExt::gid(&mut command, uid);
     }
-    let output = command.output().expect("child test process runs");
+    command
+}
+
+/// Opens `dir` in a child process running [`open_store_child_helper`], optionally as another
+/// user, and returns its result and help lines.
+fn open_in_child(dir: &Path, uid: Option<u32>) -> (String, String) {
+    let exe = std::env::current_exe().expect("test executable path");
+    let output = match child_command(&exe, dir, uid).output() {
+        Ok(output) => output,
+        // Another user cannot run the executable where it is when a folder above it is private,
+        // as under `/root`; a copy in a world-readable temporary folder can be run.
+        Err(e) if uid.is_some() && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            use std::os::unix::fs::PermissionsExt;
+            let copy_dir = tempfile::tempdir().expect("tempdir");
+            let public = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(copy_dir.path(), public.clone()).expect("chmod");
+            let copy = copy_dir.path().join("it");
+            std::fs::copy(&exe, &copy).expect("copy test executable");
+            std::fs::set_permissions(&copy, public).expect("chmod");
+            child_command(&copy, dir, uid)
+                .output()
+                .expect("child test process runs from a copy")
+        }
+        Err(e) => panic!("child test process did not start: {e}"),
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = |marker: &str| {
         stdout
@@ -623,4 +644,85 @@ fn missing_database_after_use_is_corrupt() {
         "{}",
         error.help()
     );
+}
+
+#[test]
+fn lock_file_tracks_write_generation() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = open(tmp.path());
+    store
+        .put_payments(&[payment("pay", "2026-12", "a")])
+        .expect("write");
+    store
+        .put_run(&run("pay", "r1", "2026-12-04T10:00:00Z"))
+        .expect("run");
+    assert!(store.claim_plan("sha256:abc").expect("claim"));
+    assert!(!store.claim_plan("sha256:abc").expect("claim"));
+
+    let body = std::fs::read(tmp.path().join("lock")).expect("lock file");
+    let info: payroll::state::lock::LockInfo = serde_json::from_slice(&body).expect("lock JSON");
+    assert_eq!(info.pid, std::process::id());
+    assert_eq!(
+        info.generation, 3,
+        "three writes; a lost claim writes nothing"
+    );
+}
+
+#[test]
+fn rolled_back_database_is_corrupt() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(tmp.path());
+        for reference in ["a", "b", "c"] {
+            store
+                .put_payments(&[payment("pay", "2026-12", reference)])
+                .expect("write");
+        }
+    }
+    write_raw(
+        tmp.path(),
+        "meta",
+        b"generation",
+        br#"{"schema_version":1,"generation":1}"#,
+    );
+
+    let error = SledStore::open(tmp.path()).expect_err("lost writes are not a valid state");
+    assert!(matches!(error, StateError::Corrupt { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("its records stop at write 1, but pid"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("recorded write 3"), "{error}");
+}
+
+#[test]
+fn truncated_database_never_loses_silently() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(tmp.path());
+        for i in 0..20 {
+            store
+                .put_payments(&[payment("pay", "2026-12", &format!("ref-{i:02}"))])
+                .expect("write");
+        }
+    }
+    let data = tmp.path().join("db").join("db");
+    let length = std::fs::metadata(&data).expect("data file").len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&data)
+        .expect("open data file");
+    file.set_len(length / 2).expect("truncate");
+    drop(file);
+
+    // Whatever sled recovers, the store either reports the loss or still has every payment.
+    match SledStore::open(tmp.path()) {
+        Err(error) => assert!(matches!(error, StateError::Corrupt { .. }), "{error}"),
+        Ok(store) => {
+            let payments = store.payments("pay", "2026-12").expect("scan");
+            assert_eq!(payments.len(), 20);
+        }
+    }
 }

@@ -215,7 +215,7 @@ async fn wrong_expected_digest_pays_nothing() {
     let out = output(command).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("not the approved"),
+        text(&out.stderr).contains("approved `0000`"),
         "{}",
         text(&out.stderr)
     );

@@ -51,18 +51,18 @@ impl Store for SledStore {
             jobs.insert(key_of_job(&record.job)?);
         }
 
-        (&self.payments, &self.serials)
-            .transaction(|(payments, serials)| {
+        let generation = (&self.payments, &self.serials, &self.meta)
+            .transaction(|(payments, serials, meta)| {
                 for (key, bytes) in &entries {
                     payments.insert(key.as_slice(), bytes.as_slice())?;
                 }
                 for job in &jobs {
                     Self::bump_serial(&self.path, serials, job)?;
                 }
-                Ok(())
+                Self::bump_generation(&self.path, meta)
             })
             .map_err(|e| self.transaction_error(e))?;
-        self.flush()
+        self.flush(Some(generation))
     }
 
     fn serial(&self, job: &str) -> Result<u64, StateError> {
@@ -85,13 +85,14 @@ impl Store for SledStore {
         };
         let bytes = encode(&self.path, &run)?;
 
-        (&self.runs, &self.serials)
-            .transaction(|(runs, serials)| {
+        let generation = (&self.runs, &self.serials, &self.meta)
+            .transaction(|(runs, serials, meta)| {
                 runs.insert(key.as_slice(), bytes.as_slice())?;
-                Self::bump_serial(&self.path, serials, &job)
+                Self::bump_serial(&self.path, serials, &job)?;
+                Self::bump_generation(&self.path, meta)
             })
             .map_err(|e| self.transaction_error(e))?;
-        self.flush()
+        self.flush(Some(generation))
     }
 
     fn runs(&self, job: &str) -> Result<Vec<RunRecord>, StateError> {
@@ -117,21 +118,25 @@ impl Store for SledStore {
     fn claim_plan(&self, digest: &str) -> Result<bool, StateError> {
         let key = key(&[digest])?;
         let bytes = encode(&self.path, &ClaimValue::now())?;
-        let swapped = self
-            .plans
-            .compare_and_swap(&key, None::<&[u8]>, Some(bytes))
-            .map_err(|e| self.write_error(&e))?;
-        match swapped {
-            Ok(()) => {
-                self.flush()?;
+        // A transaction that reads the key before inserting it is a compare-and-swap: sled
+        // serializes transactions, so of two callers only one sees the key missing.
+        let claimed = (&self.plans, &self.meta)
+            .transaction(|(plans, meta)| {
+                if let Some(current) = plans.get(&key)? {
+                    let _: ClaimValue = decode(&self.path, PLANS, &key, &current)
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    return Ok(None);
+                }
+                plans.insert(key.as_slice(), bytes.as_slice())?;
+                Self::bump_generation(&self.path, meta).map(Some)
+            })
+            .map_err(|e| self.transaction_error(e))?;
+        match claimed {
+            Some(generation) => {
+                self.flush(Some(generation))?;
                 Ok(true)
             }
-            Err(existing) => {
-                if let Some(current) = existing.current {
-                    let _: ClaimValue = decode(&self.path, PLANS, &key, &current)?;
-                }
-                Ok(false)
-            }
+            None => Ok(false),
         }
     }
 
@@ -140,22 +145,25 @@ impl Store for SledStore {
         let job_key = key_of_job(job)?;
         let bytes = encode(&self.path, &ClaimValue::now())?;
 
-        let claimed = (&self.occurrences, &self.serials)
-            .transaction(|(occurrences, serials)| {
+        let claimed = (&self.occurrences, &self.serials, &self.meta)
+            .transaction(|(occurrences, serials, meta)| {
                 if let Some(current) = occurrences.get(&key)? {
                     let _: ClaimValue = decode(&self.path, OCCURRENCES, &key, &current)
                         .map_err(ConflictableTransactionError::Abort)?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 occurrences.insert(key.as_slice(), bytes.as_slice())?;
                 Self::bump_serial(&self.path, serials, &job_key)?;
-                Ok(true)
+                Self::bump_generation(&self.path, meta).map(Some)
             })
             .map_err(|e| self.transaction_error(e))?;
-        if claimed {
-            self.flush()?;
+        match claimed {
+            Some(generation) => {
+                self.flush(Some(generation))?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        Ok(claimed)
     }
 
     fn occurrence_claimed(&self, job: &str, fire_time: &str) -> Result<bool, StateError> {
