@@ -19,8 +19,11 @@ use crate::state::{SledStore, Store};
 ///
 /// Each job's latest fire at or before now runs once, with the period its `schedule.period`
 /// pattern gives. A fire older than the job's `catch_up` (default one day) is skipped and
-/// reported. Without `--once` it keeps running and sleeps until the next fire; SIGINT or
+/// reported. Without `--once` it keeps running and sleeps until the next fire. SIGINT or
 /// SIGTERM lets the batch in flight finish and be recorded, then exits 0.
+///
+/// Exit codes of `--once`: 0 when everything due ran or nothing was due, 1 on an error, 3 when
+/// payments failed, 4 when outcomes are still unknown.
 ///
 /// Example: `payroll run --sandbox --once jobs/`
 #[derive(Debug, clap::Args)]
@@ -37,7 +40,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_timestamp)]
     pub now: Option<Timestamp>,
 
-    /// How long to wait for a state folder another command holds, such as `2m` or `30s`.
+    /// How long to wait for a state folder that another command has locked, such as `2m` or `30s`.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub lock_wait: Duration,
 
