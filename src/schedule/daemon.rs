@@ -10,8 +10,8 @@ use crate::schedule::jobs::{self, Fingerprint, JobsFolder};
 use crate::schedule::runner::{JobStatus, RunContext, run_pass};
 use crate::schedule::{fires, log_invalid};
 
-/// The first wait before a job that ended in an error is tried again; it doubles up to
-/// [`MAX_RETRY`] while errors go on.
+/// The first wait before a job that ended in an error or with unsettled payments is tried again.
+/// The wait doubles up to [`MAX_RETRY`] while such results go on.
 const FIRST_RETRY: Duration = Duration::from_secs(60);
 const MAX_RETRY: Duration = Duration::from_secs(30 * 60);
 
@@ -81,14 +81,17 @@ pub async fn run_daemon(dir: &Path, clock: &Clock, rescan: Duration, context: &R
         if changed || due || retry_due {
             let pass = run_pass(&folder, now, context).await;
             handled = now;
-            let failed = pass.jobs.iter().any(|job| job.status == JobStatus::Error);
+            let failed = pass
+                .jobs
+                .iter()
+                .any(|job| matches!(job.status, JobStatus::Error | JobStatus::UnknownOutcome));
             retry = match (failed, retry) {
                 (false, _) => None,
                 (true, previous) => {
                     let wait = previous
                         .map(|(_, wait)| (wait * 2).min(MAX_RETRY))
                         .unwrap_or(FIRST_RETRY);
-                    tracing::info!(retry_in = ?wait, "a job failed; the daemon tries it again");
+                    tracing::info!(retry_in = ?wait, "a job failed or is unsettled; the daemon tries it again");
                     Some((add(clock.now(), wait), wait))
                 }
             };
