@@ -875,3 +875,49 @@ async fn locked_state_fails_after_wait() {
     let ledger = setup.ledger().await;
     assert_eq!(paid_periods(&ledger, "locked"), periods(&[("2026-12", 3)]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_sandbox_runs_once() {
+    let dir = TempDir::new();
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir(&jobs).expect("jobs folder");
+    JobSpec::new("embedded", "0 9 25 * *", "Africa/Abidjan", "%Y-%m").write(&jobs);
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_payroll"));
+        command
+            .arg("--sandbox")
+            .arg("--state")
+            .arg(dir.path().join("state"))
+            .arg("run")
+            .arg(&jobs)
+            .args(["--once", "--now", "2026-12-25T09:00:00Z"])
+            .env_remove("DJAMO_API_URL")
+            .env_remove("PAYROLL_STATE")
+            .env_remove(faultpoint::ENV);
+        command
+    };
+
+    let first = output(run()).await;
+    let stdout = text(&first.stdout);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&first.stderr)
+    );
+    assert!(
+        stdout.contains("embedded 2026-12 2026-12-25T09:00:00Z: paid"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("completed 3"), "{stdout}");
+
+    let second = output(run()).await;
+    let stdout = text(&second.stdout);
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&second.stderr)
+    );
+    assert!(stdout.contains("already ran"), "{stdout}");
+}
