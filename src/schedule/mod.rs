@@ -1,10 +1,12 @@
 //! Scheduled runs of the manifests in a jobs folder: `payroll run`.
 //!
 //! [`jobs`] loads the folder and [`fires`] turns each cron into fire times. [`occurrence`]
-//! decides what the latest fire of a job needs, and [`runner`] claims and pays it through `plan`
-//! and `apply`. [`daemon`] repeats that at each fire until a stop request.
+//! decides what the latest fire of a job needs. [`runner`] makes one pass over the jobs, and
+//! `execute` claims and pays each due occurrence through `plan` and `apply`. [`daemon`] repeats
+//! the pass at each fire until a stop request.
 
 pub mod daemon;
+mod execute;
 pub mod fires;
 pub mod jobs;
 pub mod occurrence;
