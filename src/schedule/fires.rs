@@ -236,6 +236,21 @@ mod tests {
     }
 
     #[test]
+    fn day_of_month_or_day_of_week() {
+        // As in standard cron, a pattern that restricts both days fires on either.
+        let schedule = parsed("0 9 13 * FRI", "UTC");
+        let fires = fires_after(&schedule, at("2026-12-01T00:00:00Z"), 3);
+        assert_eq!(
+            utc(&fires),
+            [
+                "2026-12-04T09:00:00Z",
+                "2026-12-11T09:00:00Z",
+                "2026-12-13T09:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
     fn fires_between_excludes_both_ends() {
         let schedule = parsed("0 9 25 * *", "Africa/Abidjan");
         let missed = fires_between(
