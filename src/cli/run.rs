@@ -106,6 +106,12 @@ pub async fn run(args: RunArgs, global: &GlobalArgs) -> miette::Result<u8> {
 
     let folder = schedule::load_folder(&args.jobs_dir)
         .map_err(|error| miette!(help = "check the folder's permissions", "{error}"))?;
+    if folder.jobs.is_empty() && folder.invalid.is_empty() {
+        eprintln!(
+            "warning: no job files (`*.yaml`, `*.yml`) in `{}`, so nothing runs",
+            args.jobs_dir.display()
+        );
+    }
     for invalid in &folder.invalid {
         eprintln!("{:?}", invalid.report);
     }
