@@ -141,7 +141,13 @@ async fn execute(
         } else {
             JobStatus::Paid
         };
-        return Executed::status(status, crate::plan::render::verdict(&plan));
+        return Executed {
+            status,
+            message: crate::plan::render::verdict(&plan),
+            submitted: 0,
+            completed: plan.summary.already_paid,
+            failed: plan.summary.failed,
+        };
     }
 
     let mut options = context.apply.clone();
