@@ -13,8 +13,10 @@ use crate::sandbox::{self, DEFAULT_BALANCE, DEV_TOKEN, SandboxConfig};
 
 /// Serve the Djamo sandbox over HTTP until stopped (Ctrl-C or SIGTERM).
 ///
-/// With `--company-id` (or `DJAMO_COMPANY_ID`) every `/v1` request must also carry that
-/// `X-Company-Id`. Request log lines appear with `-v`.
+/// Example: `payroll sandbox --balance 5000000 --settle-ms 500`
+///
+/// The URL it serves on is printed on stderr. With `--company-id` (or `DJAMO_COMPANY_ID`) every
+/// `/v1` request must also carry that `X-Company-Id`. Request log lines appear with `-v`.
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
     /// Address to listen on.
@@ -76,6 +78,7 @@ pub async fn run(args: SandboxArgs, global: &GlobalArgs) -> miette::Result<u8> {
         set_balance(&handle.base_url(), &token, balance).await?;
     }
 
+    let signals = StopSignals::install()?;
     let shown_token = if token.expose() == DEV_TOKEN {
         format!("the dev token `{DEV_TOKEN}`")
     } else {
@@ -87,7 +90,7 @@ pub async fn run(args: SandboxArgs, global: &GlobalArgs) -> miette::Result<u8> {
         data_dir.display()
     );
 
-    wait_for_stop_signal().await?;
+    signals.wait().await;
     eprintln!("sandbox stopping");
     handle.stop().await;
     Ok(exit::OK)
@@ -115,22 +118,47 @@ async fn set_balance(base_url: &str, token: &ApiToken, amount: u64) -> miette::R
     Ok(())
 }
 
+/// Ctrl-C and SIGTERM, listened for from the moment this is made, so that a signal sent right
+/// after the URL is printed stops the server cleanly.
 #[cfg(unix)]
-async fn wait_for_stop_signal() -> miette::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())
-        .into_diagnostic()
-        .wrap_err("could not listen for SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.into_diagnostic().wrap_err("could not listen for Ctrl-C"),
-        _ = terminate.recv() => Ok(()),
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn install() -> miette::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .into_diagnostic()
+                .wrap_err(format!("could not listen for {name}"))
+        };
+        Ok(StopSignals {
+            interrupt: listen(SignalKind::interrupt(), "Ctrl-C")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_stop_signal() -> miette::Result<()> {
-    tokio::signal::ctrl_c()
-        .await
-        .into_diagnostic()
-        .wrap_err("could not listen for Ctrl-C")
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn install() -> miette::Result<StopSignals> {
+        Ok(StopSignals)
+    }
+
+    async fn wait(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -30,7 +30,7 @@ pub enum ValidateFormat {
     Json,
 }
 
-/// Where the period a manifest was rendered with came from.
+/// Source of the period a manifest was rendered with.
 #[derive(Debug, Clone, Copy)]
 enum PeriodSource {
     Manifest,
@@ -121,7 +121,10 @@ fn check(path: &Path, now: Timestamp) -> Outcome {
         outcome.fires = parsed.next_fires(now, 3);
     }
     let (period, source) = placeholder_period(&loaded, parsed.as_ref(), &outcome.fires, now);
-    match loaded.render(Some(&period)) {
+    let started = std::time::Instant::now();
+    let rendered = loaded.render(Some(&period));
+    tracing::debug!(elapsed = ?started.elapsed(), path = %path.display(), "rendered");
+    match rendered {
         Ok(job) => outcome.rendered = Some((job, source)),
         Err(error) => outcome.problems.extend(owned(&error)),
     }

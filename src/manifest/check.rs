@@ -160,7 +160,7 @@ fn check_schedule(file: &SourceFile, schedule: &MarkedMappingNode, found: &mut F
             && let Err(message) = check(value.as_str())
         {
             let help = match key {
-                "cron" => "five fields: minute hour day-of-month month day-of-week",
+                "cron" => "for example, `0 9 25 * *` runs at 09:00 on the 25th of every month",
                 "timezone" => {
                     "IANA names are listed at https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
                 }

@@ -21,18 +21,18 @@ pub struct CsvRecipients {
     pub recipients: Vec<(Recipient, Origin)>,
 }
 
-/// Reads `path` (shown to users as `shown`); problems go to `problems`. The caller reports a
+/// Reads `path` (display_name to users as `display_name`); problems go to `problems`. The caller reports a
 /// file that cannot be read at the manifest's `recipients_file` value.
 pub fn read(
     path: &Path,
-    shown: &str,
+    display_name: &str,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<CsvRecipients> {
     let bytes = std::fs::read(path)?;
-    let text = match super::decode(&bytes) {
+    let text = match super::decode(bytes.clone()) {
         Ok(text) => text,
         Err((text, offset)) => {
-            let file = SourceFile::new(shown, text);
+            let file = SourceFile::new(display_name, text);
             problems.push(super::not_utf8(&file, offset));
             return Ok(CsvRecipients {
                 bytes,
@@ -40,7 +40,7 @@ pub fn read(
             });
         }
     };
-    let file = SourceFile::new(shown, text);
+    let file = SourceFile::new(display_name, text);
     let recipients = parse(&file, problems);
     Ok(CsvRecipients { bytes, recipients })
 }

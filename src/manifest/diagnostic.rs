@@ -8,7 +8,7 @@ use miette::{LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 /// One source file as diagnostics show it, with a line index that turns positions into bytes.
 #[derive(Clone)]
 pub struct SourceFile {
-    name: String,
+    name: Arc<str>,
     text: Arc<String>,
     /// Byte offset of the start of each line.
     line_starts: Arc<Vec<usize>>,
@@ -33,7 +33,7 @@ impl SourceFile {
                 .map(|(index, _)| index + 1),
         );
         SourceFile {
-            name: name.into(),
+            name: Arc::from(name.into()),
             text: Arc::new(text),
             line_starts: Arc::new(line_starts),
         }
@@ -84,7 +84,7 @@ impl SourceFile {
     }
 
     fn named(&self) -> NamedSource<Arc<String>> {
-        NamedSource::new(&self.name, Arc::clone(&self.text)).with_language("yaml")
+        NamedSource::new(&*self.name, Arc::clone(&self.text)).with_language("yaml")
     }
 }
 
@@ -118,13 +118,16 @@ impl Problem {
         len: usize,
         message: impl Into<String>,
     ) -> Problem {
+        // miette fails to render a span past the end of its source, so clamp it to the text.
+        let offset = offset.min(file.text.len());
+        let len = len.min(file.text.len() - offset);
         let (line, column) = file.line_column(offset);
         Problem {
             code,
             message: message.into(),
             help: None,
             severity: Severity::Error,
-            file: file.name.clone(),
+            file: file.name.to_string(),
             line,
             column,
             offset,
@@ -160,6 +163,11 @@ impl Problem {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// Returns `false` for a problem about a file that could not be read, which has no text to show.
+    fn has_source(&self) -> bool {
+        !self.source.inner().is_empty()
     }
 }
 
@@ -197,10 +205,13 @@ impl miette::Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        self.has_source().then_some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.has_source() {
+            return None;
+        }
         let label = LabeledSpan::new_with_span(Some(self.label.clone()), self.span);
         Some(Box::new(std::iter::once(label)))
     }
@@ -216,6 +227,18 @@ mod tests {
         assert_eq!(file.offset(2, 1), "name: Kouadio Aké\n".len());
         assert_eq!(file.offset(1, 17), "name: Kouadio Ak".len());
         assert_eq!(file.line_column(file.offset(1, 18)), (1, 18));
+    }
+
+    #[test]
+    fn span_past_end_is_clamped() {
+        let file = SourceFile::new("m.yaml", "a: [\n".to_owned());
+        let problem = Problem::error("manifest::yaml", &file, 5, 1, "invalid YAML");
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new()
+            .render_report(&mut out, &problem)
+            .expect("renders");
+        assert!(out.contains("invalid YAML"), "{out}");
+        assert_eq!(problem.line, 2);
     }
 
     #[test]

@@ -2,29 +2,27 @@
 //! recipients file, and the checks across recipients. Every problem is collected before
 //! returning, in file order.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Instant;
 
 use marked_yaml::Node;
 use sha2::{Digest, Sha256};
 
 use super::check::{self, Findings};
+use super::cross::{Lenient, check_undefined_vars, cross_check};
 use super::diagnostic::{Problem, SourceFile};
 use super::recipients::{self, Origin};
-use super::types::{Limits, Manifest, Recipient};
+use super::types::{Manifest, Recipient};
 use super::{LoadedManifest, ManifestError, Templates, csv_file, schema, yaml};
 
 /// Files larger than this are rejected before parsing: 256 MiB is far above a 100,000-recipient
 /// manifest (about 10 MiB).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// How many recipients one template problem is reported for before the rest are summarised.
-const MAX_REPEATS: usize = 20;
-
 pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
-    let shown = path.display().to_string();
-    let fail = |problem: Problem| Err(ManifestError::new(&shown, vec![problem]));
-    let empty = SourceFile::new(&shown, String::new());
+    let display_name = path.display().to_string();
+    let fail = |problem: Problem| Err(ManifestError::new(&display_name, vec![problem]));
+    let empty = SourceFile::new(&display_name, String::new());
 
     match std::fs::metadata(path) {
         Ok(metadata) if metadata.len() > MAX_FILE_BYTES => {
@@ -34,7 +32,7 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
                 0,
                 0,
                 format!(
-                    "`{shown}` is {} bytes, larger than the limit of {MAX_FILE_BYTES}",
+                    "`{display_name}` is {} bytes, larger than the limit of {MAX_FILE_BYTES}",
                     metadata.len()
                 ),
             ));
@@ -50,19 +48,22 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
                     &empty,
                     0,
                     0,
-                    format!("cannot read `{shown}`: {error}"),
+                    format!("cannot read `{display_name}`: {error}"),
                 )
                 .with_help("check the path and the file's permissions"),
             );
         }
     };
-    let file = match super::decode(&bytes) {
-        Ok(text) => SourceFile::new(&shown, text),
+    let mut hasher = Sha256::new();
+    digest_part(&mut hasher, &bytes);
+    let file = match super::decode(bytes) {
+        Ok(text) => SourceFile::new(&display_name, text),
         Err((text, offset)) => {
-            let file = SourceFile::new(&shown, text);
+            let file = SourceFile::new(&display_name, text);
             return fail(super::not_utf8(&file, offset));
         }
     };
+    let started = Instant::now();
     let root = match yaml::parse(&file) {
         Ok(root) => root,
         Err(problem) => return fail(*problem),
@@ -77,13 +78,17 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
         ));
     };
 
+    tracing::debug!(elapsed = ?started.elapsed(), "parsed YAML");
     let mut found = Findings::default();
     let top = check::top_level(&file, mapping, &mut found);
     let mut all = recipients::from_yaml(&file, mapping, &mut found);
     check_undefined_vars(&file, mapping, &mut found);
 
-    let value = yaml::to_json(&root);
-    for (pointer, problem) in schema::check(&file, &root, &value) {
+    tracing::debug!(elapsed = ?started.elapsed(), "parsed YAML and read recipients");
+    let yaml_count = all.len();
+    let (schema_problems, value) = schema::check(&file, &root);
+    tracing::debug!(elapsed = ?started.elapsed(), "checked the schema");
+    for (pointer, problem) in schema_problems {
         let covered = found.covered.iter().any(|done| {
             pointer == *done
                 || pointer
@@ -97,17 +102,16 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     let mut problems = std::mem::take(&mut found.problems);
     sort(&mut problems);
 
-    let mut csv_bytes = None;
     if let Some(relative) = mapping.get_scalar("recipients_file") {
         let csv_path = path
             .parent()
             .unwrap_or(Path::new(""))
             .join(relative.as_str());
-        let csv_shown = csv_path.display().to_string();
+        let csv_display_name = csv_path.display().to_string();
         let mut csv_problems = Vec::new();
-        match csv_file::read(&csv_path, &csv_shown, &mut csv_problems) {
+        match csv_file::read(&csv_path, &csv_display_name, &mut csv_problems) {
             Ok(read) => {
-                csv_bytes = Some(read.bytes);
+                digest_part(&mut hasher, &read.bytes);
                 all.extend(read.recipients);
             }
             Err(error) => {
@@ -118,7 +122,7 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
                         &file,
                         offset,
                         len,
-                        format!("cannot read the recipients file `{csv_shown}`: {error}"),
+                        format!("cannot read the recipients file `{csv_display_name}`: {error}"),
                     )
                     .with_help("the path is relative to the manifest's folder"),
                 );
@@ -141,8 +145,9 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     );
 
     if problems.iter().any(Problem::is_error) {
-        return Err(ManifestError::new(&shown, problems));
+        return Err(ManifestError::new(&display_name, problems));
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "checked across recipients");
     let mut manifest: Manifest = match serde_json::from_value(value) {
         Ok(manifest) => manifest,
         Err(error) => {
@@ -153,11 +158,10 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
                 0,
                 format!("the manifest passed every check but could not be read: {error}"),
             );
-            return Err(ManifestError::new(&shown, vec![problem]));
+            return Err(ManifestError::new(&display_name, vec![problem]));
         }
     };
 
-    let yaml_count = manifest.recipients.len();
     manifest.recipients = all[..yaml_count]
         .iter()
         .map(|(recipient, _)| recipient.clone())
@@ -168,16 +172,17 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
             &file,
             mapping
                 .get_scalar("reference")
-                .ok_or_else(|| ManifestError::new(&shown, Vec::new()))?,
+                .ok_or_else(|| ManifestError::new(&display_name, Vec::new()))?,
         ),
         description: mapping
             .get_scalar("description")
             .map(|source| yaml::scalar_range(&file, source)),
         file: file.clone(),
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "loaded");
     Ok(LoadedManifest {
         path: path.to_path_buf(),
-        digest: digest(&bytes, csv_bytes.as_deref()),
+        digest: hex(hasher),
         manifest,
         recipients,
         warnings,
@@ -187,340 +192,22 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     })
 }
 
-/// The top-level values the cross checks read, taken from the manifest even when other parts
-/// of it are invalid, so that one run reports every problem.
-struct Lenient {
-    allow_duplicate_msisdn: bool,
-    limits: Limits,
-    vars: BTreeMap<String, String>,
-    reference: Option<String>,
-    description: Option<String>,
-}
-
-impl Lenient {
-    fn read(value: &serde_json::Value) -> Lenient {
-        let text = |key: &str| {
-            value
-                .get(key)
-                .and_then(|value| value.as_str())
-                .map(str::to_owned)
-        };
-        let part = |key: &str| value.get(key).cloned().unwrap_or_default();
-        Lenient {
-            allow_duplicate_msisdn: value
-                .get("allow_duplicate_msisdn")
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false),
-            limits: serde_json::from_value(part("limits")).unwrap_or_default(),
-            vars: serde_json::from_value(part("vars")).unwrap_or_default(),
-            reference: text("reference"),
-            description: text("description"),
-        }
-    }
-}
-
 fn sort(problems: &mut [Problem]) {
     problems.sort_by_key(|problem| problem.offset);
 }
 
-/// Returns the SHA-256 (hex) of the manifest's bytes followed by the recipients file's bytes,
-/// each preceded by its length as 8 little-endian bytes so that no two file pairs collide.
-fn digest(manifest: &[u8], csv: Option<&[u8]>) -> String {
-    let mut hasher = Sha256::new();
-    for part in std::iter::once(manifest).chain(csv) {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
+/// Feeds one file to the digest: its length as 8 little-endian bytes, then its bytes. The
+/// digest is the SHA-256 of the manifest's part followed by the recipients file's part, and
+/// the length prefixes keep two different file pairs from hashing the same bytes.
+fn digest_part(hasher: &mut Sha256, bytes: &[u8]) {
+    hasher.update((bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
+fn hex(hasher: Sha256) -> String {
     hasher
         .finalize()
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
-}
-
-/// Checks across recipients: unique ids, duplicate numbers, limits, and `vars` the templates read.
-fn cross_check(
-    file: &SourceFile,
-    mapping: &marked_yaml::types::MarkedMappingNode,
-    manifest: &Lenient,
-    all: &[(Recipient, Origin)],
-    yaml_ids: &[(String, usize, usize)],
-    problems: &mut Vec<Problem>,
-    warnings: &mut Vec<Problem>,
-) {
-    if all.is_empty() && !problems.iter().any(Problem::is_error) {
-        let (offset, len) = mapping
-            .get_node("recipients")
-            .map_or((0, file.rest_of_line(0)), |node| {
-                yaml::node_range(file, node)
-            });
-        problems.push(
-            Problem::error(
-                "manifest::no-recipients",
-                file,
-                offset,
-                len,
-                "the manifest has no recipients",
-            )
-            .with_help("list them under `recipients:` or name a CSV file in `recipients_file`"),
-        );
-    }
-
-    let mut ids: HashMap<&str, (&SourceFile, usize)> = HashMap::with_capacity(all.len());
-    let written = yaml_ids
-        .iter()
-        .map(|(id, offset, len)| (id.as_str(), file, *offset, *len));
-    let from_csv = all
-        .iter()
-        .filter(|(_, origin)| origin.file.name() != file.name())
-        .map(|(recipient, origin)| {
-            (
-                recipient.id.as_str(),
-                &origin.file,
-                origin.offset,
-                origin.len,
-            )
-        });
-    for (id, id_file, offset, len) in written.chain(from_csv) {
-        if let Some((first_file, first)) = ids.insert(id, (id_file, offset)) {
-            let (line, _) = first_file.line_column(first);
-            problems.push(
-                Problem::error(
-                    "manifest::duplicate-id",
-                    id_file,
-                    offset,
-                    len,
-                    format!(
-                        "recipient id `{id}` is used twice; the first is at {}:{line}",
-                        first_file.name()
-                    ),
-                )
-                .with_help("give each recipient its own id"),
-            );
-        }
-    }
-
-    let mut numbers: HashMap<&str, (&str, &Origin)> = HashMap::with_capacity(all.len());
-    for (recipient, origin) in all {
-        if let Some((first_id, _)) = numbers.insert(&recipient.msisdn, (&recipient.id, origin))
-            && !manifest.allow_duplicate_msisdn
-        {
-            warnings.push(
-                Problem::warning(
-                    "manifest::duplicate-msisdn",
-                    &origin.file,
-                    origin.msisdn.0,
-                    origin.msisdn.1,
-                    format!(
-                        "recipient `{}` has msisdn `{}`, as recipient `{first_id}` does",
-                        recipient.id, recipient.msisdn
-                    ),
-                )
-                .with_help(
-                    "set `allow_duplicate_msisdn: true` if one person is paid twice on purpose",
-                ),
-            );
-        }
-    }
-
-    check_limits(file, mapping, manifest, all, problems);
-    check_template_vars(manifest, all, problems);
-    problems.sort_by_key(|problem| (problem.file != file.name(), problem.offset));
-}
-
-fn check_limits(
-    file: &SourceFile,
-    mapping: &marked_yaml::types::MarkedMappingNode,
-    manifest: &Lenient,
-    all: &[(Recipient, Origin)],
-    problems: &mut Vec<Problem>,
-) {
-    let limits = &manifest.limits;
-    let at = |key: &str| {
-        mapping
-            .get_mapping("limits")
-            .and_then(|limits| limits.get_scalar(key))
-            .map_or((0, 0), |scalar| yaml::scalar_range(file, scalar))
-    };
-    if let Some(max) = limits.max_amount {
-        for (recipient, origin) in all.iter().filter(|(recipient, _)| recipient.amount > max) {
-            problems.push(
-                origin
-                    .error_at(
-                        origin.amount,
-                        "manifest::limit-amount",
-                        format!(
-                            "recipient `{}`'s amount {} exceeds `limits.max_amount` {max}",
-                            recipient.id, recipient.amount
-                        ),
-                    )
-                    .with_help("lower the amount, or raise `limits.max_amount` after review"),
-            );
-        }
-    }
-    if let Some(max) = limits.max_total {
-        let total: u64 = all
-            .iter()
-            .map(|(recipient, _)| recipient.amount)
-            .fold(0, u64::saturating_add);
-        if total > max {
-            let (offset, len) = at("max_total");
-            problems.push(
-                Problem::error(
-                    "manifest::limit-total",
-                    file,
-                    offset,
-                    len,
-                    format!("the recipients' amounts add up to {total} XOF, above `limits.max_total` {max}"),
-                )
-                .with_help("check the amounts, or raise `limits.max_total` after review"),
-            );
-        }
-    }
-    if let Some(max) = limits.max_recipients
-        && all.len() as u64 > max
-    {
-        let (offset, len) = at("max_recipients");
-        problems.push(
-            Problem::error(
-                "manifest::limit-recipients",
-                file,
-                offset,
-                len,
-                format!(
-                    "the manifest has {} recipients, above `limits.max_recipients` {max}",
-                    all.len()
-                ),
-            )
-            .with_help("check the recipient list, or raise `limits.max_recipients` after review"),
-        );
-    }
-}
-
-/// Reports a `vars.NAME` that a top-level template reads but neither the manifest's `vars` nor
-/// any recipient's `vars` defines. A name only some recipients define is checked per recipient.
-fn check_undefined_vars(
-    file: &SourceFile,
-    mapping: &marked_yaml::types::MarkedMappingNode,
-    found: &mut Findings,
-) {
-    let defined = |name: &str| {
-        let in_mapping = |vars: Option<&marked_yaml::types::MarkedMappingNode>| {
-            vars.is_some_and(|vars| vars.get_node(name).is_some())
-        };
-        in_mapping(mapping.get_mapping("vars"))
-            || mapping
-                .get_sequence("recipients")
-                .is_some_and(|recipients| {
-                    recipients.iter().any(|entry| {
-                        in_mapping(
-                            entry
-                                .as_mapping()
-                                .and_then(|entry| entry.get_mapping("vars")),
-                        )
-                    })
-                })
-    };
-    for key in ["reference", "description"] {
-        let Some(source) = mapping.get_scalar(key) else {
-            continue;
-        };
-        let Some(variables) = super::template::compile(source.as_str())
-            .ok()
-            .and_then(|compiled| super::template::variables(&compiled).ok())
-        else {
-            continue;
-        };
-        for name in variables
-            .iter()
-            .filter_map(|variable| variable.strip_prefix("vars."))
-        {
-            if !defined(name) {
-                let rejection = super::scalar::Rejection {
-                    message: format!("`{key}` reads `vars.{name}`, which no `vars` defines"),
-                    help: format!("add `{name}` under `vars:`, or fix the name"),
-                };
-                found.reject(
-                    file,
-                    format!("/{key}"),
-                    source,
-                    "manifest::template-variable",
-                    rejection,
-                );
-            }
-        }
-    }
-}
-
-/// Reports each recipient that lacks a `vars.NAME` one of its templates reads.
-fn check_template_vars(
-    manifest: &Lenient,
-    all: &[(Recipient, Origin)],
-    problems: &mut Vec<Problem>,
-) {
-    let needed = |source: &str| -> Vec<String> {
-        super::template::compile(source)
-            .ok()
-            .and_then(|compiled| super::template::variables(&compiled).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|variable| variable.strip_prefix("vars.").map(str::to_owned))
-            .filter(|name| !manifest.vars.contains_key(name))
-            .filter(|name| {
-                all.iter()
-                    .any(|(recipient, _)| recipient.vars.contains_key(name))
-            })
-            .collect()
-    };
-    let reference = manifest
-        .reference
-        .as_deref()
-        .map(needed)
-        .unwrap_or_default();
-    let description = manifest
-        .description
-        .as_deref()
-        .map(needed)
-        .unwrap_or_default();
-    let mut reported: HashMap<String, usize> = HashMap::new();
-    for (recipient, origin) in all {
-        let own = recipient.description.as_deref().map(needed);
-        let templates = [
-            ("reference", &reference),
-            ("description", own.as_ref().unwrap_or(&description)),
-        ];
-        for (key, names) in templates {
-            for name in names
-                .iter()
-                .filter(|name| !recipient.vars.contains_key(*name))
-            {
-                let count = reported.entry(format!("{key}.{name}")).or_default();
-                *count += 1;
-                if *count <= MAX_REPEATS {
-                    problems.push(
-                        origin
-                            .error(
-                                "manifest::template-variable",
-                                format!("recipient `{}` has no `vars.{name}`, which the `{key}` template reads", recipient.id),
-                            )
-                            .with_help(format!("define `{name}` under the manifest's `vars` or this recipient's `vars`")),
-                    );
-                }
-            }
-        }
-    }
-    for (template_var, count) in reported
-        .into_iter()
-        .filter(|(_, count)| *count > MAX_REPEATS)
-    {
-        if let Some((_, origin)) = all.last() {
-            problems.push(origin.error(
-                "manifest::template-variable",
-                format!(
-                    "{} more recipients lack the variable the `{template_var}` template reads",
-                    count - MAX_REPEATS
-                ),
-            ));
-        }
-    }
 }

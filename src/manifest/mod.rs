@@ -4,6 +4,7 @@
 //! located at its line; [`LoadedManifest::render`] turns it into the payments of one period.
 
 mod check;
+mod cross;
 mod csv_file;
 mod diagnostic;
 mod load;
@@ -39,12 +40,12 @@ pub struct LoadedManifest {
     pub warnings: Vec<Problem>,
     /// The `fees` percent, exact in basis points.
     pub fee_rate: FeeRate,
-    /// Where each entry of `recipients` was written, in the same order.
+    /// Source locations of the entries of `recipients`, in the same order.
     origins: Vec<recipients::Origin>,
     templates: Templates,
 }
 
-/// Where the top-level templates were written, for rendering errors.
+/// Source locations of the top-level templates, for rendering errors.
 #[derive(Clone, Debug)]
 struct Templates {
     file: SourceFile,
@@ -110,7 +111,7 @@ pub fn load(path: &std::path::Path) -> Result<LoadedManifest, ManifestError> {
     load::load(path)
 }
 
-/// The longest period accepted, in characters.
+/// The maximum length of a period, in characters.
 pub const PERIOD_MAX_CHARS: usize = 32;
 
 /// Checks a period: 1 to 32 characters of `A-Z a-z 0-9 - _ .`, such as `2026-12`.
@@ -138,22 +139,24 @@ fn check_identifier_chars(text: &str, max: usize) -> Result<(), String> {
     }
 }
 
-/// The reference character set: ASCII letters, digits, `-`, `_` and `.`.
+/// Returns `true` for a character of the reference set: ASCII letters, digits, `-`, `_` and `.`.
 pub fn is_reference_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 /// Returns the text of `bytes` without a UTF-8 byte-order mark, or the lossy text and the byte
 /// offset of the first invalid byte.
-fn decode(bytes: &[u8]) -> Result<String, (String, usize)> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_owned()),
-        Err(error) => {
-            let valid = error.valid_up_to();
-            Err((String::from_utf8_lossy(bytes).into_owned(), valid))
-        }
+fn decode(mut bytes: Vec<u8>) -> Result<String, (String, usize)> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        (
+            String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            valid,
+        )
+    })
 }
 
 fn not_utf8(file: &SourceFile, offset: usize) -> Problem {

@@ -12,7 +12,7 @@ use super::scalar;
 use super::types::Recipient;
 use super::yaml;
 
-/// Where a recipient was written: its entry in the manifest or its row in the recipients file.
+/// Source location of a recipient: its entry in the manifest or its row in the recipients file.
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub file: SourceFile,
@@ -90,6 +90,14 @@ fn read_entry(
     if let Some(id) = id {
         let (offset, len) = yaml::scalar_range(file, id);
         found.ids.push((id.as_str().to_owned(), offset, len));
+        if complete && let Err(reason) = super::check_identifier(id.as_str()) {
+            let rejection = scalar::Rejection {
+                message: format!("`id` `{}` {reason}", id.as_str()),
+                help: "write 1 to 64 characters of letters, digits, `-`, `_` and `.`".into(),
+            };
+            found.reject(file, pointer("id"), id, "manifest::id", rejection);
+            complete = false;
+        }
     }
 
     let msisdn = match entry.get_scalar("msisdn") {

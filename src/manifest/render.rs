@@ -7,22 +7,23 @@ use serde_json::{Map, Value};
 
 use super::diagnostic::Problem;
 use super::recipients::Origin;
+use super::template::{self, Segment};
 use super::types::Recipient;
-use super::{Job, LoadedManifest, ManifestError, Payment, template};
+use super::{Job, LoadedManifest, ManifestError, Payment};
 use crate::money::Amount;
 use crate::msisdn::Msisdn;
 
-/// The longest rendered reference, in characters. The reference is the provider's idempotency
+/// The maximum length of a rendered reference, in characters. The reference is the provider's idempotency
 /// key, so it is kept short and in a character set that survives URLs and spreadsheets.
 pub const REFERENCE_MAX_CHARS: usize = 64;
-/// The longest rendered description, in characters.
+/// The maximum length of a rendered description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 140;
 
 impl LoadedManifest {
     /// Renders every recipient's reference and description for `period`, which overrides the
     /// manifest's own `period`.
     pub fn render(&self, period: Option<&str>) -> Result<Job, ManifestError> {
-        let shown = self.path.display().to_string();
+        let display_name = self.path.display().to_string();
         let templates = &self.templates;
         let at_reference = |message: String| {
             let (offset, len) = templates.reference;
@@ -33,14 +34,14 @@ impl LoadedManifest {
                 "no period to render: the manifest sets no `period` and none was given".into(),
             )
             .with_help("pass `--period 2026-12`, or set `period: \"2026-12\"` in the manifest");
-            return Err(ManifestError::new(&shown, vec![problem]));
+            return Err(ManifestError::new(&display_name, vec![problem]));
         };
         if let Err(reason) = super::check_period(period) {
             let problem = at_reference(format!("period `{period}` is invalid: it {reason}"))
                 .with_help(
                     "a period is 1 to 32 letters, digits, `-`, `_` or `.`, such as `2026-12`",
                 );
-            return Err(ManifestError::new(&shown, vec![problem]));
+            return Err(ManifestError::new(&display_name, vec![problem]));
         }
 
         let mut registry = template::registry();
@@ -72,14 +73,24 @@ impl LoadedManifest {
             }
         }
         if !problems.is_empty() {
-            return Err(ManifestError::new(&shown, problems));
+            return Err(ManifestError::new(&display_name, problems));
         }
 
+        let reference_segments = template::simple(&self.manifest.reference);
+        let description_segments = self
+            .manifest
+            .description
+            .as_deref()
+            .and_then(template::simple);
         let mut payments = Vec::with_capacity(self.recipients.len());
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(self.recipients.len());
         for (index, (recipient, origin)) in self.recipients.iter().zip(&self.origins).enumerate() {
-            let context = self.context(period, recipient);
-            let reference = match registry.render("reference", &context) {
+            let rendering = Rendering {
+                loaded: self,
+                period,
+                recipient,
+            };
+            let reference = match rendering.top_level(&registry, "reference", &reference_segments) {
                 Ok(text) => text,
                 Err(error) => {
                     problems.push(render_error(
@@ -102,7 +113,7 @@ impl LoadedManifest {
                     .with_help("the reference is the provider's idempotency key, so it must be unique: include `{{id}}` in the `reference` template"));
                 continue;
             }
-            let description = match self.render_description(&mut registry, recipient, &context) {
+            let description = match rendering.description(&registry, &description_segments) {
                 Ok(description) => description,
                 Err(message) => {
                     problems.push(render_error(origin, recipient, "description", &message));
@@ -142,7 +153,7 @@ impl LoadedManifest {
             });
         }
         if !problems.is_empty() {
-            return Err(ManifestError::new(&shown, problems));
+            return Err(ManifestError::new(&display_name, problems));
         }
         Ok(Job {
             name: self.manifest.job.clone(),
@@ -156,12 +167,88 @@ impl LoadedManifest {
             manifest_digest: self.digest.clone(),
         })
     }
+}
+
+/// One recipient being rendered for one period.
+struct Rendering<'a> {
+    loaded: &'a LoadedManifest,
+    period: &'a str,
+    recipient: &'a Recipient,
+}
+
+impl Rendering<'_> {
+    /// Renders the registered template `name`, through its segments when it is simple.
+    fn top_level(
+        &self,
+        registry: &Handlebars<'static>,
+        name: &str,
+        segments: &Option<Vec<Segment>>,
+    ) -> Result<String, String> {
+        match segments {
+            Some(segments) => self.segments(segments),
+            None => registry
+                .render(name, &self.context())
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// Renders the recipient's own description, else the manifest's. An empty rendering gives
+    /// `None`.
+    fn description(
+        &self,
+        registry: &Handlebars<'static>,
+        segments: &Option<Vec<Segment>>,
+    ) -> Result<Option<String>, String> {
+        let rendered = match &self.recipient.description {
+            Some(own) => {
+                let compiled = template::compile(own)?;
+                template::variables(&compiled)?;
+                match template::simple(own) {
+                    Some(segments) => self.segments(&segments)?,
+                    None => registry
+                        .render_template(own, &self.context())
+                        .map_err(|error| error.to_string())?,
+                }
+            }
+            None if self.loaded.manifest.description.is_some() => {
+                self.top_level(registry, "description", segments)?
+            }
+            None => return Ok(None),
+        };
+        Ok(Some(rendered).filter(|text| !text.is_empty()))
+    }
+
+    fn segments(&self, segments: &[Segment]) -> Result<String, String> {
+        let recipient = self.recipient;
+        let mut out = String::with_capacity(64);
+        for segment in segments {
+            match segment {
+                Segment::Text(text) => out.push_str(text),
+                Segment::Job => out.push_str(&self.loaded.manifest.job),
+                Segment::Period => out.push_str(self.period),
+                Segment::Id => out.push_str(&recipient.id),
+                Segment::Name => out.push_str(&recipient.name),
+                Segment::Msisdn => out.push_str(&recipient.msisdn),
+                Segment::Amount => out.push_str(&recipient.amount.to_string()),
+                Segment::Var(name) => {
+                    let value = recipient
+                        .vars
+                        .get(name)
+                        .or_else(|| self.loaded.manifest.vars.get(name))
+                        .ok_or_else(|| format!("variable `vars.{name}` is not defined"))?;
+                    out.push_str(value);
+                }
+            }
+        }
+        Ok(out)
+    }
 
     /// Builds what templates see: `job`, `period`, the recipient's `id`, `name`, `msisdn`,
     /// `amount`, and `vars` (the recipient's over the manifest's).
-    fn context(&self, period: &str, recipient: &Recipient) -> Value {
-        let mut vars: BTreeMap<&str, &str> = self
-            .manifest
+    fn context(&self) -> Value {
+        let manifest = &self.loaded.manifest;
+        let recipient = self.recipient;
+        let mut vars: BTreeMap<&str, &str> = manifest
             .vars
             .iter()
             .map(|(key, value)| (key.as_str(), value.as_str()))
@@ -172,44 +259,19 @@ impl LoadedManifest {
                 .iter()
                 .map(|(key, value)| (key.as_str(), value.as_str())),
         );
+        let vars = vars
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.into()))
+            .collect();
         let mut context = Map::with_capacity(7);
-        context.insert("job".into(), self.manifest.job.clone().into());
-        context.insert("period".into(), period.into());
+        context.insert("job".into(), manifest.job.clone().into());
+        context.insert("period".into(), self.period.into());
         context.insert("id".into(), recipient.id.clone().into());
         context.insert("name".into(), recipient.name.clone().into());
         context.insert("msisdn".into(), recipient.msisdn.clone().into());
         context.insert("amount".into(), recipient.amount.into());
-        context.insert(
-            "vars".into(),
-            Value::Object(
-                vars.into_iter()
-                    .map(|(key, value)| (key.to_owned(), value.into()))
-                    .collect(),
-            ),
-        );
+        context.insert("vars".into(), Value::Object(vars));
         Value::Object(context)
-    }
-
-    fn render_description(
-        &self,
-        registry: &mut Handlebars<'static>,
-        recipient: &Recipient,
-        context: &Value,
-    ) -> Result<Option<String>, String> {
-        let rendered = match &recipient.description {
-            Some(own) => {
-                let compiled = template::compile(own)?;
-                template::variables(&compiled)?;
-                registry
-                    .render_template(own, context)
-                    .map_err(|error| error.to_string())?
-            }
-            None if self.manifest.description.is_some() => registry
-                .render("description", context)
-                .map_err(|error| error.to_string())?,
-            None => return Ok(None),
-        };
-        Ok(Some(rendered).filter(|text| !text.is_empty()))
     }
 }
 

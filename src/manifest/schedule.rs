@@ -92,7 +92,7 @@ pub fn format_period(pattern: &str, time: &Zoned) -> Result<String, String> {
 }
 
 /// Parses a duration written as whole numbers of days, hours and minutes, largest unit first,
-/// such as `1d`, `6h`, `1d12h` or `90m`; at most 31 days.
+/// such as `1d`, `6h`, `1d12h` or `90m`. The maximum is 31 days.
 pub fn parse_catch_up(text: &str) -> Result<SignedDuration, String> {
     let invalid = || {
         format!(
@@ -141,7 +141,7 @@ impl ParsedSchedule {
         self.cron.iter_after(start).take(count).collect()
     }
 
-    /// Returns the latest fire time at or before `now`, if any in the last 366 days.
+    /// Returns the latest fire time at or before `now`, or `None` when croner finds none.
     pub fn previous_fire(&self, now: Timestamp) -> Option<Zoned> {
         let start = now.to_zoned(self.zone.clone());
         self.cron.find_previous_occurrence(&start, true).ok()

@@ -7,55 +7,96 @@ use jsonschema::error::ValidationErrorKind;
 use marked_yaml::Node;
 
 use super::diagnostic::{Problem, SourceFile};
-use super::types::Manifest;
+use super::types::{Manifest, Recipient};
 use super::yaml;
 
 /// Returns the JSON Schema of a manifest, pretty-printed with a final newline, exactly as
 /// `schemas/manifest.schema.json` stores it.
 pub fn schema_json() -> String {
-    let mut schema = schemars::schema_for!(Manifest);
-    schema.insert(
-        "$id".to_owned(),
-        "https://github.com/payroll/payroll/schemas/manifest.schema.json".into(),
-    );
+    let schema = schemars::schema_for!(Manifest);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
 }
 
-fn validator() -> Option<&'static jsonschema::Validator> {
-    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    VALIDATOR
+/// The compiled schemas of a whole manifest and of one recipient.
+struct Validators {
+    manifest: jsonschema::Validator,
+    recipient: jsonschema::Validator,
+}
+
+fn validators() -> Option<&'static Validators> {
+    static VALIDATORS: OnceLock<Option<Validators>> = OnceLock::new();
+    VALIDATORS
         .get_or_init(|| {
-            let schema: serde_json::Value = serde_json::from_str(&schema_json()).ok()?;
-            jsonschema::validator_for(&schema).ok()
+            let manifest: serde_json::Value = serde_json::from_str(&schema_json()).ok()?;
+            let recipient = serde_json::to_value(schemars::schema_for!(Recipient)).ok()?;
+            Some(Validators {
+                manifest: jsonschema::validator_for(&manifest).ok()?,
+                recipient: jsonschema::validator_for(&recipient).ok()?,
+            })
         })
         .as_ref()
 }
 
-/// Checks `value`, the JSON reading of `root`, against the schema. Returns each problem with the
-/// JSON pointer of the value it is about.
-pub fn check(file: &SourceFile, root: &Node, value: &serde_json::Value) -> Vec<(String, Problem)> {
-    let Some(validator) = validator() else {
-        return vec![(
-            String::new(),
-            Problem::error(
-                "manifest::internal",
-                file,
-                0,
-                0,
-                "the built-in manifest schema failed to compile; this is a bug in payroll",
-            ),
-        )];
+/// Checks the manifest `root` against the schema. Returns each problem with the JSON pointer of
+/// the value it is about, and the JSON reading of the top level with `recipients` left empty.
+///
+/// Each recipient is checked on its own against the recipient schema, so that a large manifest
+/// never exists as one JSON document beside its YAML tree. The result is the same as checking the
+/// whole document, because the manifest schema checks each item of `recipients` with exactly that
+/// recipient schema.
+pub fn check(file: &SourceFile, root: &Node) -> (Vec<(String, Problem)>, serde_json::Value) {
+    let mut top = serde_json::Map::new();
+    let mut items = None;
+    if let Node::Mapping(mapping) = root {
+        for (key, value) in mapping.iter() {
+            match (key.as_str(), value) {
+                ("recipients", Node::Sequence(sequence)) => {
+                    items = Some(sequence);
+                    top.insert(
+                        key.as_str().to_owned(),
+                        serde_json::Value::Array(Vec::new()),
+                    );
+                }
+                _ => {
+                    top.insert(key.as_str().to_owned(), yaml::to_json(value));
+                }
+            }
+        }
+    }
+    let top = serde_json::Value::Object(top);
+
+    let Some(validators) = validators() else {
+        let problem = Problem::error(
+            "manifest::internal",
+            file,
+            0,
+            0,
+            "the built-in manifest schema failed to compile; this is a bug in payroll",
+        );
+        return (vec![(String::new(), problem)], top);
     };
-    validator
-        .iter_errors(value)
-        .map(|error| {
-            let pointer = error.instance_path().as_str().to_owned();
-            let problem = locate(file, root, &pointer, error.kind(), &error.to_string());
-            (pointer, problem)
-        })
-        .collect()
+    let mut problems = Vec::new();
+    let mut report = |pointer: String, error: &jsonschema::ValidationError<'_>| {
+        let problem = locate(file, root, &pointer, error.kind(), &error.to_string());
+        problems.push((pointer, problem));
+    };
+    for error in validators.manifest.iter_errors(&top) {
+        report(error.instance_path().as_str().to_owned(), &error);
+    }
+    for (index, item) in items
+        .into_iter()
+        .flat_map(|sequence| sequence.iter())
+        .enumerate()
+    {
+        let value = yaml::to_json(item);
+        for error in validators.recipient.iter_errors(&value) {
+            let pointer = format!("/recipients/{index}{}", error.instance_path().as_str());
+            report(pointer, &error);
+        }
+    }
+    (problems, top)
 }
 
 fn locate(

@@ -5,7 +5,7 @@
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
 use handlebars::{Handlebars, Path, PathSeg};
 
-/// The variables every template sees, besides `vars.NAME`.
+/// The variables every template context contains, besides `vars.NAME`.
 pub const CONTEXT_NAMES: [&str; 6] = ["job", "period", "id", "name", "msisdn", "amount"];
 
 /// Helpers a template may call. Block helpers that change the context, such as `each` and
@@ -23,6 +23,69 @@ pub fn compile(source: &str) -> Result<Template, String> {
             None => reason,
         }
     })
+}
+
+/// One piece of a template made only of text and variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    Text(String),
+    Job,
+    Period,
+    Id,
+    Name,
+    Msisdn,
+    Amount,
+    Var(String),
+}
+
+/// Compiles a template made only of text and plain variables into segments that render without
+/// handlebars, about ten times faster per recipient. Returns `None` for anything else (blocks,
+/// helpers, whitespace control), which then renders through handlebars with the same result.
+pub fn simple(source: &str) -> Option<Vec<Segment>> {
+    if source.contains('~') {
+        return None;
+    }
+    let template = Template::compile(source).ok()?;
+    let mut segments = Vec::with_capacity(template.elements.len());
+    for element in &template.elements {
+        match element {
+            TemplateElement::RawString(text) => segments.push(Segment::Text(text.clone())),
+            TemplateElement::Comment(_) => {}
+            TemplateElement::Expression(helper) | TemplateElement::HtmlExpression(helper) => {
+                let plain = helper.params.is_empty()
+                    && helper.hash.is_empty()
+                    && helper.template.is_none()
+                    && helper.block_param.is_none();
+                let name = match &helper.name {
+                    Parameter::Name(name) if plain => name.clone(),
+                    Parameter::Path(path) if plain => path_text(path).ok()?,
+                    _ => return None,
+                };
+                segments.push(segment(&name)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(segments)
+}
+
+fn segment(name: &str) -> Option<Segment> {
+    let segment = match name {
+        "job" => Segment::Job,
+        "period" => Segment::Period,
+        "id" => Segment::Id,
+        "name" => Segment::Name,
+        "msisdn" => Segment::Msisdn,
+        "amount" => Segment::Amount,
+        _ => {
+            let var = name.strip_prefix("vars.")?;
+            if var.contains('.') || HELPERS.contains(&name) {
+                return None;
+            }
+            Segment::Var(var.to_owned())
+        }
+    };
+    Some(segment)
 }
 
 /// Builds the registry every rendering uses: strict, and without HTML escaping so that
@@ -184,6 +247,29 @@ mod tests {
     fn unclosed_block_reports_position() {
         let error = names("{{#if period}}x").expect_err("unclosed");
         assert!(error.contains("template line 1"), "{error}");
+    }
+
+    #[test]
+    fn simple_templates_become_segments() {
+        let segments = simple("sal-{{period}}-{{id}}-{{{vars.team}}}").expect("simple");
+        assert_eq!(
+            segments,
+            [
+                Segment::Text("sal-".into()),
+                Segment::Period,
+                Segment::Text("-".into()),
+                Segment::Id,
+                Segment::Text("-".into()),
+                Segment::Var("team".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn blocks_are_not_simple() {
+        assert_eq!(simple("{{#if vars.x}}a{{/if}}"), None);
+        assert_eq!(simple("a {{~period}}"), None);
+        assert_eq!(simple("{{eq id \"x\"}}"), None);
     }
 
     #[test]

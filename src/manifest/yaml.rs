@@ -158,6 +158,14 @@ fn quoted_len(line: &str, quote: char) -> usize {
 pub fn node_range(file: &SourceFile, node: &Node) -> (usize, usize) {
     match node {
         Node::Scalar(scalar) => scalar_range(file, scalar),
+        // A mapping's own span starts after its first key, so its first key marks it better.
+        Node::Mapping(mapping) if !mapping.is_empty() => {
+            let first = mapping
+                .keys()
+                .next()
+                .map_or(0, |key| span_offset(file, key.span()));
+            (first, file.rest_of_line(first))
+        }
         other => {
             let start = span_offset(file, other.span());
             (start, file.rest_of_line(start))
@@ -171,8 +179,8 @@ pub fn is_plain(scalar: &MarkedScalarNode) -> bool {
     scalar.may_coerce()
 }
 
-/// Returns the JSON value a YAML 1.2 reader sees: plain scalars become numbers, booleans or
-/// null by their shape, quoted ones stay strings.
+/// Returns the JSON value a YAML 1.2 reader produces. Plain scalars become numbers, booleans or
+/// null by their shape, and quoted ones stay strings.
 pub fn to_json(node: &Node) -> serde_json::Value {
     use serde_json::Value;
     match node {

@@ -46,7 +46,7 @@ fn yes() -> bool {
 }
 
 impl CustomerSpec {
-    /// A customer with complete KYC.
+    /// Builds the spec of a customer with complete KYC.
     pub fn new(msisdn: impl Into<String>) -> CustomerSpec {
         CustomerSpec {
             msisdn: msisdn.into(),
@@ -89,6 +89,15 @@ pub async fn put_customer(State(state): State<AppState>, body: Bytes) -> Answer<
     let spec: CustomerSpec = parse(&body)?;
     let msisdn = Msisdn::parse(&spec.msisdn)
         .map_err(|e| ApiFailure::bad_request(format!("`msisdn` is not a valid msisdn: {e}")))?;
+    if spec
+        .kyc_status
+        .as_deref()
+        .is_some_and(|k| k.trim().is_empty())
+    {
+        return Err(ApiFailure::bad_request(
+            "`kycStatus` must not be empty; use `complete` for a validated customer",
+        ));
+    }
     let customer = Customer {
         msisdn: msisdn.as_str().to_owned(),
         exists: spec.exists,

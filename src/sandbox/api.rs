@@ -25,6 +25,8 @@ type Answer<T> = Result<(StatusCode, Json<T>), ApiFailure>;
 /// `POST /v1/transactions`.
 pub async fn create_one(State(state): State<AppState>, body: Bytes) -> Answer<Transaction> {
     let transfer = validate::single(&body)?;
+    // Refunds that came due count towards the balance this request is checked against.
+    state.settle_due().await?;
     let entries = state
         .ledger
         .create(&[transfer], None, now_ms(), state.settle_after)?;
@@ -38,6 +40,7 @@ pub async fn create_one(State(state): State<AppState>, body: Bytes) -> Answer<Tr
 /// `POST /v1/transactions/batch`: all transactions or none.
 pub async fn create_batch(State(state): State<AppState>, body: Bytes) -> Answer<Batch> {
     let transfers = validate::batch(&body)?;
+    state.settle_due().await?;
     let batch_id = format!("bat_{}", uuid::Uuid::new_v4());
     let now = now_ms();
     let entries = state

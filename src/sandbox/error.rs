@@ -1,11 +1,15 @@
-//! The errors handlers answer with: a status, a machine code, a message for the client and a
-//! message for the log.
+//! The error responses of the handlers: a status, a machine code, a message for the client and
+//! a message for the log.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::djamo::wire::ErrorBody;
+
+/// The machine code of an error response, kept in its extensions for the request log.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
 
 /// One error response.
 #[derive(Debug)]
@@ -35,7 +39,7 @@ impl ApiFailure {
         ApiFailure::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
     }
 
-    /// A storage failure: the client sees a 500, the log sees the cause.
+    /// Builds a storage failure: the client gets a 500 and the log gets the cause.
     pub fn internal(cause: impl std::fmt::Display) -> ApiFailure {
         ApiFailure {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -55,7 +59,9 @@ impl IntoResponse for ApiFailure {
             message: self.message,
             code: Some(self.code.to_owned()),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }
 

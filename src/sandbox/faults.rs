@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::sandbox::error::ApiFailure;
 use crate::sandbox::server::AppState;
 
-/// How a faulty request misbehaves.
+/// The behaviour of a faulty request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Waits `delay_ms` when set, then answers `status` without doing the work; a 429 carries
+    /// Waits `delay_ms` when set, then responds with `status` without doing the work; a 429 carries
     /// `Retry-After`.
     Status,
-    /// Waits `delay_ms`, then does the work and answers normally.
+    /// Waits `delay_ms`, then does the work and responds normally.
     Delay,
     /// Does the work, then fails the response: with `status` when it is set (and not 0),
     /// otherwise by dropping the connection before the body is complete.
@@ -173,7 +173,7 @@ fn injected(status: StatusCode, retry_after: Option<u64>) -> Response {
 }
 
 /// Sends the head and half of the body of `response`, announcing the full length, so the
-/// connection closes before the client has the whole answer.
+/// connection closes before the client has the whole response.
 async fn cut_short(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -191,7 +191,7 @@ async fn cut_short(response: Response) -> Response {
 }
 
 impl Fault {
-    /// The next `count` requests under `path` answer `status` without doing the work.
+    /// Builds a fault: the next `count` requests under `path` get `status` and no work is done.
     pub fn status(path: impl Into<String>, status: u16, count: u32) -> Fault {
         Fault {
             path: path.into(),
@@ -203,7 +203,7 @@ impl Fault {
         }
     }
 
-    /// The next `count` requests under `path` wait `delay_ms` first.
+    /// Builds a fault: the next `count` requests under `path` wait `delay_ms` first.
     pub fn delay(path: impl Into<String>, delay_ms: u64, count: u32) -> Fault {
         Fault {
             path: path.into(),
@@ -215,7 +215,8 @@ impl Fault {
         }
     }
 
-    /// The next `count` requests under `path` do their work, then lose the connection.
+    /// Builds a fault: the next `count` requests under `path` do their work, then lose the
+    /// connection.
     pub fn drop_after_commit(path: impl Into<String>, count: u32) -> Fault {
         Fault {
             path: path.into(),
@@ -227,7 +228,7 @@ impl Fault {
         }
     }
 
-    /// Sets the status (for `drop_after_commit`: answer it instead of dropping the connection).
+    /// Sets the status (for `drop_after_commit`: respond with it instead of dropping the connection).
     pub fn with_status(mut self, status: u16) -> Fault {
         self.status = Some(status);
         self

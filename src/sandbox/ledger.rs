@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::djamo::wire::{Cursor, Page, TRANSFER, Transaction, TransactionStatus};
+use crate::djamo::wire::{TRANSFER, Transaction, TransactionStatus};
 use crate::money::{Amount, FeeRate};
 use crate::sandbox::SandboxError;
 use crate::sandbox::error::ApiFailure;
@@ -29,6 +29,10 @@ const DUE: &[u8] = b"due:";
 const CUSTOMER: &str = "cust:";
 
 /// Version of the stored [`LedgerEntry`] layout.
+mod page;
+
+pub use page::PageCursor;
+
 const SCHEMA_VERSION: u32 = 1;
 
 /// The default page size of `GET /v1/transactions`.
@@ -81,38 +85,6 @@ impl LedgerEntry {
     }
 }
 
-/// Which page of `GET /v1/transactions` to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageCursor {
-    /// The newest transactions.
-    First,
-    /// Transactions older than this sequence number.
-    Before(u64),
-    /// Transactions newer than this sequence number.
-    After(u64),
-}
-
-impl PageCursor {
-    /// Parses a cursor that a previous page handed out.
-    pub fn parse(text: &str) -> Option<PageCursor> {
-        let (direction, hex) = text.split_at_checked(1)?;
-        let seq = u64::from_str_radix(hex, 16).ok()?;
-        match direction {
-            "n" => Some(PageCursor::Before(seq)),
-            "p" => Some(PageCursor::After(seq)),
-            _ => None,
-        }
-    }
-
-    fn before(seq: u64) -> String {
-        format!("n{seq:012x}")
-    }
-
-    fn after(seq: u64) -> String {
-        format!("p{seq:012x}")
-    }
-}
-
 /// The persistent ledger.
 pub struct Ledger {
     db: sled::Db,
@@ -139,16 +111,14 @@ impl Ledger {
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 40 =>
-                {
+                Err(e) if is_locked(&e) && attempts < 40 => {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if is_locked(&e) => {
                     return Err(error(
-                        "it is locked by another process; stop the other sandbox or pass \
-                         another `--data` folder"
+                        "another process has it open; stop the other sandbox or pass another \
+                         `--data` folder"
                             .to_owned(),
                     ));
                 }
@@ -162,19 +132,12 @@ impl Ledger {
             writer: Mutex::new(()),
             fee: FeeRate::DEFAULT,
         };
-        let fresh = ledger
-            .tree
-            .compare_and_swap(
-                BALANCE,
-                None as Option<&[u8]>,
-                Some(&initial_balance.0.to_be_bytes()[..]),
-            )
-            .map_err(|e| error(e.to_string()))?
-            .is_ok();
-        if fresh {
-            ledger
+        // Each counter is set only when missing, so a crash between the two writes of a new
+        // ledger leaves nothing half-made behind.
+        for (key, value) in [(BALANCE, initial_balance.0), (SEQ, 0)] {
+            let _ = ledger
                 .tree
-                .insert(SEQ, &0u64.to_be_bytes())
+                .compare_and_swap(key, None as Option<&[u8]>, Some(&value.to_be_bytes()[..]))
                 .map_err(|e| error(e.to_string()))?;
         }
         ledger.flush().await.map_err(|e| error(e.to_string()))?;
@@ -182,11 +145,20 @@ impl Ledger {
     }
 
     /// Makes every write so far durable against a process crash.
+    ///
+    /// NOTE: sled 0.34's `flush_async` can hang when several calls overlap (spacejam/sled#1241),
+    /// so the blocking `flush` runs on tokio's blocking pool instead.
     pub async fn flush(&self) -> Result<(), sled::Error> {
-        self.db.flush_async().await.map(|_| ())
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(result) => result.map(|_| ()),
+            Err(join) => Err(sled::Error::ReportableBug(format!(
+                "flush task failed: {join}"
+            ))),
+        }
     }
 
-    /// The fee on one transfer.
+    /// Computes the fee on one transfer.
     pub fn fee(&self, amount: Amount) -> Amount {
         self.fee.fee(amount)
     }
@@ -201,7 +173,7 @@ impl Ledger {
 
     /// Creates the transactions of one request, all or none, and debits their total.
     ///
-    /// `batch_index` says whether messages name items as `transactions[i]`.
+    /// `batch_id` is set for a batch, whose 409 message then names each item as `transactions[i]`.
     pub fn create(
         &self,
         transfers: &[Transfer],
@@ -354,7 +326,7 @@ impl Ledger {
         Ok(settled)
     }
 
-    /// The business balance.
+    /// Returns the business balance.
     pub fn balance(&self) -> Result<Amount, ApiFailure> {
         Ok(Amount(self.read_u64(BALANCE)?))
     }
@@ -366,12 +338,12 @@ impl Ledger {
         Ok(())
     }
 
-    /// One transaction by id.
+    /// Finds one transaction by id.
     pub fn get(&self, id: &str) -> Result<Option<LedgerEntry>, ApiFailure> {
         self.entry_by_id_bytes(id.as_bytes())
     }
 
-    /// The transaction with this reference; references are unique.
+    /// Finds the transaction with this reference, which is unique.
     pub fn by_reference(&self, reference: &str) -> Result<Option<LedgerEntry>, ApiFailure> {
         match self.tree.get(ref_key(reference))? {
             Some(id) => self.entry_by_id_bytes(&id),
@@ -379,90 +351,7 @@ impl Ledger {
         }
     }
 
-    /// One page of transactions, newest first, optionally only those with `reference`.
-    pub fn page(
-        &self,
-        reference: Option<&str>,
-        limit: u64,
-        cursor: PageCursor,
-    ) -> Result<Page<Transaction>, ApiFailure> {
-        if let Some(reference) = reference {
-            let found = self.by_reference(reference)?;
-            let data: Vec<Transaction> = found
-                .iter()
-                .filter(|e| match cursor {
-                    PageCursor::First => true,
-                    PageCursor::Before(seq) => e.seq < seq,
-                    PageCursor::After(seq) => e.seq > seq,
-                })
-                .map(LedgerEntry::to_wire)
-                .collect();
-            return Ok(Page {
-                count: found.iter().count() as u64,
-                limit,
-                cursor: Cursor::default(),
-                data,
-            });
-        }
-
-        let total = self.read_u64(SEQ)?;
-        let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        let mut seqs: Vec<u64> = Vec::with_capacity(take + 1);
-        let (more_before, more_after);
-        match cursor {
-            PageCursor::First | PageCursor::Before(_) => {
-                let upper = match cursor {
-                    PageCursor::Before(seq) => ord_key(seq),
-                    _ => ord_key(u64::MAX),
-                };
-                for item in self.tree.range(ORD.to_vec()..upper).rev().take(take + 1) {
-                    let (key, _) = item?;
-                    seqs.push(seq_of_ord(&key));
-                }
-                more_before = seqs.len() > take;
-                seqs.truncate(take);
-                more_after = seqs.first().is_some_and(|&first| first + 1 < total);
-            }
-            PageCursor::After(seq) => {
-                let lower = ord_key(seq.saturating_add(1));
-                for item in self.tree.range(lower..ord_key(u64::MAX)).take(take + 1) {
-                    let (key, _) = item?;
-                    seqs.push(seq_of_ord(&key));
-                }
-                more_after = seqs.len() > take;
-                seqs.truncate(take);
-                seqs.reverse();
-                more_before = seqs.last().is_some_and(|&last| last > 0);
-            }
-        }
-
-        let mut data = Vec::with_capacity(seqs.len());
-        for seq in &seqs {
-            if let Some(id) = self.tree.get(ord_key(*seq))?
-                && let Some(entry) = self.entry_by_id_bytes(&id)?
-            {
-                data.push(entry.to_wire());
-            }
-        }
-        let cursor = Cursor {
-            prev: match seqs.first() {
-                Some(&first) if more_after => Some(PageCursor::after(first)),
-                _ => None,
-            },
-            next: match seqs.last() {
-                Some(&last) if more_before => Some(PageCursor::before(last)),
-                _ => None,
-            },
-        };
-        Ok(Page {
-            count: total,
-            limit,
-            cursor,
-            data,
-        })
-    }
-
-    /// Every transaction ever created, oldest first.
+    /// Lists every transaction ever created, oldest first.
     pub fn entries(&self) -> Result<Vec<LedgerEntry>, ApiFailure> {
         let mut entries = Vec::new();
         for item in self.tree.scan_prefix(ORD) {
@@ -474,7 +363,7 @@ impl Ledger {
         Ok(entries)
     }
 
-    /// What the sandbox knows about a canonical MSISDN.
+    /// Returns the customer record of a canonical MSISDN: its override, or the built-in rules.
     pub fn customer(&self, msisdn: &str) -> Result<Customer, ApiFailure> {
         match self.tree.get(customer_key(msisdn))? {
             Some(bytes) => decode(&bytes),
@@ -511,6 +400,12 @@ impl Ledger {
             .map_err(|_| ApiFailure::internal("ledger counter is not 8 bytes"))?;
         Ok(u64::from_be_bytes(array))
     }
+}
+
+/// sled reports a folder opened by another process as an `Other` I/O error with this text.
+fn is_locked(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().contains("could not acquire lock"))
 }
 
 fn tx_key(id: &str) -> Vec<u8> {
@@ -563,7 +458,7 @@ pub fn now_ms() -> u64 {
     u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0)
 }
 
-/// An RFC 3339 timestamp with milliseconds, as the provider writes them:
+/// Formats milliseconds since the Unix epoch as RFC 3339 with milliseconds, as the provider does:
 /// `2023-05-25T17:43:15.970Z`.
 pub fn format_ms(ms: u64) -> String {
     let ms = i64::try_from(ms).unwrap_or(i64::MAX);
@@ -580,19 +475,5 @@ mod tests {
     #[test]
     fn timestamps_have_milliseconds() {
         assert_eq!(format_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        assert_eq!(
-            PageCursor::parse(&PageCursor::before(42)),
-            Some(PageCursor::Before(42))
-        );
-        assert_eq!(
-            PageCursor::parse(&PageCursor::after(7)),
-            Some(PageCursor::After(7))
-        );
-        assert_eq!(PageCursor::parse("x1"), None);
-        assert_eq!(PageCursor::parse(""), None);
     }
 }

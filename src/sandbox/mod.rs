@@ -29,9 +29,9 @@ pub use admin::CustomerSpec;
 pub use faults::{Fault, FaultKind};
 pub use ledger::LedgerEntry;
 
-/// Where `payroll sandbox` listens unless told otherwise.
+/// The default address of `payroll sandbox`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// The token `payroll sandbox` requires unless told otherwise. It guards nothing of value.
+/// The default token of `payroll sandbox`. It is public and guards play money only.
 pub const DEV_TOKEN: &str = "sandbox-dev-token";
 /// The token of the sandbox that `--sandbox` starts in process.
 pub const EMBEDDED_TOKEN: &str = "payroll-embedded-sandbox";
@@ -62,7 +62,7 @@ pub struct SandboxConfig {
 }
 
 impl SandboxConfig {
-    /// The defaults of `payroll sandbox`, with the ledger in `data_dir`, on 127.0.0.1:0.
+    /// Builds the defaults of `payroll sandbox`, with the ledger in `data_dir`, on 127.0.0.1:0.
     pub fn new(data_dir: impl Into<PathBuf>) -> SandboxConfig {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -86,12 +86,12 @@ pub struct SandboxHandle {
 }
 
 impl SandboxHandle {
-    /// The base URL to give a client, such as `http://127.0.0.1:43121`.
+    /// Returns the base URL to give a client, such as `http://127.0.0.1:43121`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// The folder of the ledger.
+    /// Returns the folder of the ledger.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

@@ -11,7 +11,7 @@ use crate::msisdn::{TEST_COMPLETES, TEST_FAILS};
 /// The KYC status of a validated customer; any other status means identification has a problem.
 pub const KYC_COMPLETE: &str = "complete";
 
-/// The KYC statuses the sandbox knows, `complete` first.
+/// The KYC statuses of the sandbox's customers, `complete` first.
 pub const KYC_STATUSES: [&str; 5] = [KYC_COMPLETE, "pending", "incomplete", "rejected", "expired"];
 
 /// Failure reasons the provider documents.
@@ -24,7 +24,7 @@ pub const UNKNOWN_ERROR: &str = "UNKNOWN_ERROR";
 pub const COMPLETES: &str = TEST_COMPLETES;
 /// The published number whose transfers fail, with [`PUBLISHED_FAILURE_REASON`].
 pub const FAILS: &str = TEST_FAILS;
-/// The failure reason of [`FAILS`]. Its customer check says `complete`, so that a plan lets it
+/// The failure reason of [`FAILS`]. Its customer check returns `complete`, so that a plan lets it
 /// through and a manifest can exercise a failed payment.
 pub const PUBLISHED_FAILURE_REASON: &str = UNKNOWN_ERROR;
 
@@ -37,7 +37,7 @@ pub const FAILS_UNKNOWN_ERROR: &str = "2250700000101";
 pub const LIMITED_CUSTOMER: &str = "2250700000102";
 /// The limit of [`LIMITED_CUSTOMER`].
 pub const LIMITED_CUSTOMER_LIMIT: Amount = Amount(100_000);
-/// Not a Djamo customer: the customer check answers 404 and transfers fail with
+/// Not a Djamo customer: the customer check returns 404 and transfers fail with
 /// `DJAMO_ACCOUNT_NOT_FOUND`.
 pub const NOT_A_CUSTOMER: &str = "2250700000103";
 /// Customers whose KYC status is not `complete`; their transfers still complete.
@@ -70,7 +70,7 @@ pub const SPECIAL: [(&str, &str); 10] = [
     (KYC_EXPIRED, "KYC expired, completes"),
 ];
 
-/// What the sandbox knows about one recipient: the built-in rules, or an override set through
+/// The customer record of one recipient: the built-in rules, or an override set through
 /// `POST /_sandbox/customers`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,7 +88,7 @@ pub struct Customer {
 }
 
 impl Customer {
-    /// The built-in rules for a canonical MSISDN.
+    /// Returns the built-in record of a canonical MSISDN.
     pub fn builtin(msisdn: &str) -> Customer {
         let mut customer = Customer {
             msisdn: msisdn.to_owned(),
@@ -112,7 +112,7 @@ impl Customer {
         customer
     }
 
-    /// How a transfer of `amount` to this customer settles: `None` completes, `Some(reason)`
+    /// Decides how a transfer of `amount` to this customer settles: `None` completes, `Some(reason)`
     /// fails.
     pub fn outcome(&self, amount: Amount) -> Option<&str> {
         if !self.exists {

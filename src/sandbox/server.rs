@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::djamo::ApiToken;
-use crate::sandbox::error::ApiFailure;
+use crate::sandbox::error::{ApiFailure, ErrorCode};
 use crate::sandbox::faults::{self, Faults};
 use crate::sandbox::ledger::{Ledger, now_ms};
 use crate::sandbox::{admin, api};
@@ -21,7 +21,7 @@ use crate::sandbox::{admin, api};
 /// The header that carries the company id.
 pub const COMPANY_HEADER: &str = "x-company-id";
 
-/// What every handler shares.
+/// The state every handler shares.
 pub type AppState = Arc<Shared>;
 
 pub struct Shared {
@@ -86,7 +86,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: oneshot::Re
     }
 }
 
-/// Settles due transactions even when nobody reads them.
+/// Settles due transactions in the background, so that they settle without any read.
 async fn sweep(state: AppState) {
     let interval =
         (state.settle_after / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
@@ -98,21 +98,23 @@ async fn sweep(state: AppState) {
     }
 }
 
-/// One log line per request.
+/// Logs one line per request.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
-    tracing::info!(
-        target: "payroll::sandbox",
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        latency_ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0),
-        "request"
-    );
+    let status = response.status().as_u16();
+    let latency_ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0);
+    match response.extensions().get::<ErrorCode>() {
+        Some(ErrorCode(code)) => tracing::info!(
+            target: "payroll::sandbox", %method, %path, status, latency_ms, code, "request"
+        ),
+        None => {
+            tracing::info!(target: "payroll::sandbox", %method, %path, status, latency_ms, "request")
+        }
+    }
     response
 }
 
@@ -129,8 +131,9 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if !token.is_some_and(|t| constant_time_eq(t.as_bytes(), state.token.expose().as_bytes())) {
         return ApiFailure::new(
             StatusCode::UNAUTHORIZED,

@@ -9,7 +9,7 @@
 //! # }
 //! ```
 //!
-//! The admin calls panic when the sandbox answers with an error: they are for tests.
+//! The admin calls panic when the sandbox returns an error, because they are for tests.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -78,7 +78,7 @@ impl TestSandboxBuilder {
         self
     }
 
-    /// The balance of the new ledger.
+    /// Sets the balance of the new ledger.
     pub fn balance(mut self, balance: Amount) -> Self {
         self.balance = balance;
         self
@@ -175,7 +175,7 @@ impl TestSandbox {
         &self.config
     }
 
-    /// A client configuration for this sandbox, with the company id and no retry backoff.
+    /// Builds a client configuration for this sandbox, with the company id and no retry backoff.
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new(self.base_url(), self.token());
         config.company_id = self.config.company_id.clone();
@@ -184,7 +184,7 @@ impl TestSandbox {
         config
     }
 
-    /// A raw request to `path` with the token and company id set.
+    /// Starts a raw request to `path` with the token and company id set.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let mut request = self
             .http
@@ -236,7 +236,7 @@ impl TestSandbox {
             .await;
         match response {
             Ok(r) if r.status().is_success() => {}
-            Ok(r) => panic!("DELETE /_sandbox/faults answered {}", r.status()),
+            Ok(r) => panic!("DELETE /_sandbox/faults returned {}", r.status()),
             Err(e) => panic!("DELETE /_sandbox/faults failed: {e}"),
         }
     }
@@ -306,11 +306,11 @@ impl TestSandbox {
         let url = response.url().path().to_owned();
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
-            panic!("{url} answered {status}: {text}");
+            panic!("{url} returned {status}: {text}");
         }
         match serde_json::from_str(&text) {
             Ok(value) => value,
-            Err(error) => panic!("{url} answered an unexpected body ({error}): {text}"),
+            Err(error) => panic!("{url} returned an unexpected body ({error}): {text}"),
         }
     }
 }

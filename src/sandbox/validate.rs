@@ -8,11 +8,11 @@ use crate::money::{Amount, MAX_TRANSFER, MIN_TRANSFER};
 use crate::msisdn::Msisdn;
 use crate::sandbox::error::ApiFailure;
 
-/// The longest reference the sandbox accepts, in characters.
+/// The maximum length of a reference, in characters.
 pub const MAX_REFERENCE_CHARS: usize = 100;
-/// The longest description the sandbox accepts, in characters.
+/// The maximum length of a description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 255;
-/// The most transactions one batch may carry.
+/// The maximum number of transactions in one batch.
 pub const MAX_BATCH_ITEMS: usize = 1_000;
 
 /// A transfer request that passed validation.
@@ -232,8 +232,10 @@ mod tests {
             )
             .is_ok()
         };
-        assert!(ok(5_000) && ok(500_000));
-        assert!(!ok(4_999) && !ok(500_001));
+        assert!(ok(5_000));
+        assert!(ok(500_000));
+        assert!(!ok(4_999));
+        assert!(!ok(500_001));
     }
 
     #[test]

@@ -216,9 +216,9 @@ fn render_period_argument_overrides_manifest() {
             .expect("loads");
     let own = loaded.render(None).expect("manifest period");
     assert_eq!(own.payments[0].reference, "sal-2026-11-E001");
-    let given = loaded.render(Some("2026-12")).expect("given period");
-    assert_eq!(given.period, "2026-12");
-    assert_eq!(given.payments[0].reference, "sal-2026-12-E001");
+    let overridden = loaded.render(Some("2026-12")).expect("period argument");
+    assert_eq!(overridden.period, "2026-12");
+    assert_eq!(overridden.payments[0].reference, "sal-2026-12-E001");
 }
 
 #[test]
@@ -251,6 +251,30 @@ fn render_keeps_ampersand_unescaped() {
         job.payments[0].description.as_deref(),
         Some("Salaire 2026-12 Dupont & Fils 'SA' Awa Koné")
     );
+}
+
+#[test]
+fn block_template_renders_like_simple() {
+    let text = BASE.replace(
+        "reference:",
+        "description: \"{{#if vars.company}}{{vars.company}} {{/if}}{{name}} {{amount}}\"\nvars:\n  company: \"Dupont & Fils\"\nreference:",
+    );
+    let job = load_text(&text)
+        .expect("loads")
+        .render(Some("2026-12"))
+        .expect("renders");
+    assert_eq!(
+        job.payments[0].description.as_deref(),
+        Some("Dupont & Fils Awa Koné 350000")
+    );
+    let simple = load_text(&text.replace(
+        "{{#if vars.company}}{{vars.company}} {{/if}}",
+        "{{vars.company}} ",
+    ))
+    .expect("loads")
+    .render(Some("2026-12"))
+    .expect("renders");
+    assert_eq!(simple.payments[0].description, job.payments[0].description);
 }
 
 #[test]
@@ -418,6 +442,37 @@ fn validate_shows_next_three_runs() {
 }
 
 #[test]
+fn validate_without_period_uses_month() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "no-period.yaml", BASE);
+    let (code, document) = validate_json(&path);
+    assert_eq!(code, Some(0), "{document}");
+    let file = &document["files"][0];
+    assert_eq!(file["period_source"], "current-month");
+    let period = file["period"].as_str().expect("period");
+    assert_eq!(period.len(), 7, "{period}");
+    assert_eq!(period.as_bytes()[4], b'-', "{period}");
+}
+
+#[test]
+fn validate_json_lists_next_runs() {
+    let (code, document) = validate_json(Path::new("jobs/monthly-bonus.yaml"));
+    assert_eq!(code, Some(0));
+    let runs = document["files"][0]["next_runs"]
+        .as_array()
+        .expect("next_runs");
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        let local = run["local"].as_str().expect("local");
+        assert!(local.contains("T09:00:00+00:00[Africa/Abidjan]"), "{local}");
+        assert!(
+            run["utc"].as_str().expect("utc").ends_with("T09:00:00Z"),
+            "{run}"
+        );
+    }
+}
+
+#[test]
 fn validate_mixed_files_exits_one() {
     let output = payroll(&[
         "validate",
@@ -507,8 +562,16 @@ fn load_bytes(bytes: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("fuzz.yaml");
     fs::write(&path, bytes).expect("write");
-    if let Ok(loaded) = manifest::load(&path) {
-        let _ = loaded.render(Some("2026-12"));
+    let result = manifest::load(&path).and_then(|loaded| loaded.render(Some("2026-12")).map(drop));
+    if let Err(error) = result {
+        let handler = miette::GraphicalReportHandler::new();
+        for report in &error.errors {
+            let mut out = String::new();
+            assert!(
+                handler.render_report(&mut out, report.as_ref()).is_ok(),
+                "diagnostic failed to render: {report}"
+            );
+        }
     }
 }
 

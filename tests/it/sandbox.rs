@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod customers;
 mod durability;
 mod examples;
 mod faults;

@@ -2,19 +2,35 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
+/// The stderr lines of a child, collected in the background.
+type Lines = Arc<Mutex<Vec<String>>>;
+
 /// Starts `payroll sandbox` on a free port and returns the child and its base URL.
 fn spawn(state: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let (child, url, _) = spawn_logged(state, &[], extra);
+    (child, url)
+}
+
+/// Starts `payroll [global] sandbox [extra]` and also returns its stderr lines, without colours.
+fn spawn_logged(
+    state: &std::path::Path,
+    global: &[&str],
+    extra: &[&str],
+) -> (Child, String, Lines) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_payroll"))
+        .args(global)
         .arg("--state")
         .arg(state)
         .args(["sandbox", "--listen", "127.0.0.1:0", "--token", "cli-token"])
         .args(extra)
         .env_remove("DJAMO_COMPANY_ID")
         .env_remove("DJAMO_SANDBOX_TOKEN")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -31,8 +47,32 @@ fn spawn(state: &std::path::Path, extra: &[&str]) -> (Child, String) {
         }
     };
     // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
+    let collected = Lines::default();
+    let sink = Arc::clone(&collected);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().expect("lines").push(strip_ansi(&line));
+        }
+    });
+    (child, url, collected)
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\u{1b}' {
+            // Skip an escape sequence up to its final letter, such as `\x1b[2m`.
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn terminate(mut child: Child) -> std::process::ExitStatus {
@@ -135,4 +175,58 @@ async fn sandbox_command_keeps_its_ledger_in_data() {
         "an existing ledger keeps its balance"
     );
     assert!(terminate(child).success());
+}
+
+/// With `-v`, each request is logged once with method, path, status, latency and, on errors,
+/// the error code; the token never appears.
+#[tokio::test]
+async fn sandbox_command_logs_one_line_per_request() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let (child, url, lines) = spawn_logged(state.path(), &["-v"], &[]);
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("{url}/v1/balance"))
+        .bearer_auth("cli-token")
+        .send()
+        .await
+        .expect("request");
+    assert!(ok.status().is_success());
+    let bad = http
+        .post(format!("{url}/v1/transactions"))
+        .bearer_auth("cli-token")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(terminate(child).success());
+
+    // The reader thread may still be catching up with the last lines.
+    for _ in 0..200 {
+        if lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.contains("sandbox stopping"))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let lines = lines.lock().expect("lines").clone();
+    let requests: Vec<&String> = lines.iter().filter(|l| l.contains(" request ")).collect();
+    assert_eq!(requests.len(), 2, "{lines:#?}");
+    assert!(
+        requests[0].contains("method=GET path=/v1/balance status=200 latency_ms="),
+        "{lines:#?}"
+    );
+    assert!(
+        requests[1].contains("method=POST path=/v1/transactions status=400"),
+        "{lines:#?}"
+    );
+    assert!(
+        requests[1].contains("code=\"INVALID_PARAMETER\""),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains("cli-token")), "{lines:#?}");
 }

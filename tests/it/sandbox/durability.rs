@@ -242,3 +242,45 @@ async fn embedded_starter_uses_the_state_folder_and_stops_on_drop() {
     }
     assert!(stopped, "the server stops when its handle is dropped");
 }
+
+/// A ledger folder that another sandbox holds open is refused with a message that says so.
+#[tokio::test]
+async fn second_sandbox_on_one_ledger_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _first = TestSandbox::builder().data_dir(dir.path()).start().await;
+    let config = payroll::sandbox::SandboxConfig::new(dir.path());
+    let error = match payroll::sandbox::start(config).await {
+        Ok(_) => panic!("a second sandbox opened the same ledger"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("another process has it open"), "{error}");
+    assert!(error.contains(&dir.path().display().to_string()), "{error}");
+}
+
+/// Many concurrent creations each flush the ledger; none of them hangs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_singles_all_complete() {
+    let sandbox = Arc::new(TestSandbox::start().await);
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let sandbox = Arc::clone(&sandbox);
+        tasks.push(tokio::spawn(async move {
+            post(
+                &sandbox,
+                "/v1/transactions",
+                transfer(numbers::COMPLETES, 5_000, &format!("many-{i}")),
+            )
+            .await
+            .0
+        }));
+    }
+    let all = async {
+        for task in tasks {
+            assert_eq!(task.await.expect("task"), StatusCode::CREATED);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), all)
+        .await
+        .expect("every request answered");
+    assert_eq!(sandbox.ledger().await.len(), 64);
+}

@@ -14,10 +14,10 @@ fn one_batch(reference: &str) -> serde_json::Value {
     json!({"transactions": [transfer(numbers::COMPLETES, 5_000, reference)]})
 }
 
-/// A `status` fault answers its status for the next `count` requests under its path, without
+/// A `status` fault returns its status for the next `count` requests under its path, without
 /// doing the work, and leaves other paths alone.
 #[tokio::test]
-async fn status_fault_answers_for_count_requests_and_does_no_work() {
+async fn status_fault_skips_the_work() {
     let sandbox = TestSandbox::start().await;
     sandbox
         .add_fault(Fault::status("/v1/transactions/batch", 503, 2))
@@ -38,7 +38,7 @@ async fn status_fault_answers_for_count_requests_and_does_no_work() {
     assert_eq!(status, StatusCode::CREATED, "the fault is used up");
 }
 
-/// A 429 carries `Retry-After`, 1 second unless the fault says otherwise.
+/// A 429 carries `Retry-After`, 1 second unless the fault sets another value.
 #[tokio::test]
 async fn rate_limit_fault_sends_retry_after() {
     let sandbox = TestSandbox::start().await;
@@ -62,7 +62,7 @@ async fn rate_limit_fault_sends_retry_after() {
     assert_eq!(status, StatusCode::OK);
 }
 
-/// A `delay` fault holds the request, then does the work normally.
+/// A `delay` fault delays the request, then does the work normally.
 #[tokio::test]
 async fn delay_fault_holds_then_answers() {
     let sandbox = TestSandbox::start().await;
@@ -97,7 +97,7 @@ async fn delay_fault_holds_then_answers() {
     );
 }
 
-/// `drop_after_commit` creates the transactions, then the client never gets a whole answer;
+/// `drop_after_commit` creates the transactions, then the client never gets a whole response;
 /// sending again with the same references is a 409.
 #[tokio::test]
 async fn drop_after_commit_commits_then_breaks_the_connection() {
@@ -132,9 +132,9 @@ async fn drop_after_commit_commits_then_breaks_the_connection() {
     );
 }
 
-/// `drop_after_commit` with a status answers that status after committing.
+/// `drop_after_commit` with a status returns that status after committing.
 #[tokio::test]
-async fn drop_after_commit_with_status_answers_it_after_the_work() {
+async fn drop_after_commit_with_status() {
     let sandbox = TestSandbox::start().await;
     sandbox
         .add_fault(Fault::drop_after_commit("/v1/transactions", 1).with_status(502))
