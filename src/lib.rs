@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 pub mod djamo;
+pub mod exit;
 pub mod manifest;
 pub mod money;
 pub mod msisdn;

@@ -120,7 +120,7 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// The contract's exit code for this outcome.
     pub fn exit_code(&self, waited: bool) -> u8 {
-        use crate::cli::exit;
+        use crate::exit;
         if self.stopped.is_some() {
             exit::ERROR
         } else if self.unknown > 0 || (waited && self.pending > 0) {

@@ -128,14 +128,7 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
-/// Exit codes of the contract.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    pub const CHANGES: u8 = 2;
-    pub const FAILED_PAYMENTS: u8 = 3;
-    pub const UNKNOWN_OUTCOME: u8 = 4;
-}
+pub use crate::exit;
 
 /// Parses the command line, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
@@ -144,7 +137,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return ExitCode::from(code),
     };
-    init_tracing(&cli.global);
+    init_tracing(&cli.global, &cli.command);
     init_reports(&cli.global);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -223,10 +216,16 @@ fn init_reports(global: &GlobalArgs) {
     }));
 }
 
-fn init_tracing(global: &GlobalArgs) {
+/// Long-running commands log their starts, stops and runs by default; the others only warnings.
+fn init_tracing(global: &GlobalArgs, command: &Command) {
+    let quiet_default = match command {
+        Command::Sandbox(_) => "warn,payroll=info",
+        Command::Run(_) => "warn,payroll=info,payroll::sandbox=warn",
+        _ => "warn",
+    };
     let default = match (global.quiet, global.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        (false, 0) => quiet_default,
         (false, 1) => "payroll=debug,info",
         (false, _) => "payroll=trace,debug",
     };

@@ -124,7 +124,7 @@ fn check(path: &Path, now: Timestamp) -> Outcome {
         .as_ref()
         .and_then(|schedule| schedule::parse_schedule(schedule).ok());
     if let Some(parsed) = &parsed {
-        outcome.fires = parsed.next_fires(now, 3);
+        outcome.fires = crate::schedule::fires::fires_after(parsed, now, 3);
     }
     let (period, source) = placeholder_period(&loaded, parsed.as_ref(), &outcome.fires, now);
     let started = std::time::Instant::now();
