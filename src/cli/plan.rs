@@ -66,7 +66,10 @@ pub async fn prepare(
     let job = loaded.render(period).map_err(miette::Report::new)?;
     let store = provider::open_state(global)?;
     let provider = provider::connect(global).await?;
-    let options = PlanOptions { retry_failed };
+    let options = PlanOptions {
+        retry_failed,
+        progress: !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let plan = crate::plan::build(&job, &store, &provider.client, &options)
         .await
         .map_err(plan_report)?;

@@ -18,6 +18,20 @@ use crate::state::{PaymentRecord, PaymentStatus, StateError, Store};
 pub struct PlanOptions {
     /// Send failed payments again under a derived reference.
     pub retry_failed: bool,
+    /// Show progress bars of the provider lookups and KYC checks on stderr.
+    pub progress: bool,
+}
+
+fn progress_bar(shown: bool, stage: &str, length: usize) -> indicatif::ProgressBar {
+    if !shown || length == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(length as u64);
+    let template = format!("{{spinner}} {stage:>9} [{{bar:30}}] {{pos}}/{{len}}");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// Why a plan could not be made.
@@ -176,7 +190,7 @@ pub async fn build(
             .collect(),
     );
 
-    let chains = resolve_all(client, &records, &job.payments).await?;
+    let chains = resolve_all(client, &records, &job.payments, options.progress).await?;
     let mut items: Vec<PlanItem> = job
         .payments
         .iter()
@@ -185,7 +199,7 @@ pub async fn build(
         .collect();
 
     let mut warnings = Vec::new();
-    let kyc = check_kyc(client, job, &mut items, &mut warnings).await?;
+    let kyc = check_kyc(client, job, &mut items, &mut warnings, options.progress).await?;
 
     let mut blockers = Vec::new();
     apply_limits(job, &mut items, &mut blockers);
@@ -240,7 +254,9 @@ async fn resolve_all(
     client: &Client,
     records: &Arc<HashMap<String, PaymentRecord>>,
     payments: &[Payment],
+    progress: bool,
 ) -> Result<Vec<Chain>, PlanError> {
+    let bar = progress_bar(progress, "looked up", payments.len());
     let mut tasks = JoinSet::new();
     for (index, payment) in payments.iter().enumerate() {
         let client = client.clone();
@@ -252,7 +268,9 @@ async fn resolve_all(
     while let Some(joined) = tasks.join_next().await {
         let (index, chain) = joined.map_err(|e| PlanError::Task(e.to_string()))?;
         chains[index] = Some(chain?);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     chains
         .into_iter()
         .map(|chain| chain.ok_or_else(|| PlanError::Task("a lookup result is missing".into())))
@@ -353,12 +371,14 @@ async fn check_kyc(
     job: &Job,
     items: &mut [PlanItem],
     warnings: &mut Vec<String>,
+    progress: bool,
 ) -> Result<BTreeMap<String, String>, PlanError> {
     let to_check: BTreeSet<String> = items
         .iter()
         .filter(|item| item.action.sends())
         .map(|item| item.msisdn.clone())
         .collect();
+    let bar = progress_bar(progress, "KYC", to_check.len());
     let mut tasks = JoinSet::new();
     for msisdn in to_check {
         let client = client.clone();
@@ -380,7 +400,9 @@ async fn check_kyc(
             CustomerStatus::NotFound => "not_found".to_owned(),
         };
         results.insert(msisdn, status);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
 
     for item in items.iter_mut().filter(|item| item.action.sends()) {
         let status = results

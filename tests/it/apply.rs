@@ -263,7 +263,10 @@ async fn failed_payment_is_retried_under_derived_reference() {
         &job,
         &store,
         &fixture.client,
-        &PlanOptions { retry_failed: true },
+        &PlanOptions {
+            retry_failed: true,
+            ..PlanOptions::default()
+        },
     )
     .await
     .expect("plan");
@@ -276,7 +279,10 @@ async fn failed_payment_is_retried_under_derived_reference() {
         &job,
         &store,
         &fixture.client,
-        &PlanOptions { retry_failed: true },
+        &PlanOptions {
+            retry_failed: true,
+            ..PlanOptions::default()
+        },
     )
     .await
     .expect("plan");

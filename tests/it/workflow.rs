@@ -290,3 +290,45 @@ async fn detailed_exitcode_reports_changes() {
     assert_eq!(value["items"][0]["action"], "none");
     let _ = assert_paid_once;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_state_stops_before_paying() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let manifest = write_manifest(dir.path(), "corrupt", 2, None);
+
+    // A state folder whose records were overwritten with garbage after a first run.
+    let state = dir.path().join("state");
+    let mut first = payroll(&sandbox, &state);
+    first.arg("apply").arg(&manifest).arg("--auto-approve");
+    assert_eq!(output(first).await.status.code(), Some(0));
+    let paid = sandbox.wait_settled().await.len();
+    for entry in std::fs::read_dir(state.join("db")).expect("db folder") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::write(&path, vec![0xA5; 4096]).expect("garbage written");
+        }
+    }
+    let mut again = payroll(&sandbox, &state);
+    again.arg("apply").arg(&manifest).arg("--auto-approve");
+    let out = output(again).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert!(stderr.contains("help"), "{stderr}");
+
+    // A file where the state folder should be.
+    let file_state = dir.path().join("file-state");
+    std::fs::write(&file_state, "not a folder").expect("file written");
+    let mut plan = payroll(&sandbox, &file_state);
+    plan.arg("plan").arg(&manifest);
+    let out = output(plan).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("could not be opened"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    assert_eq!(sandbox.ledger().await.len(), paid, "nothing more was paid");
+}
