@@ -30,7 +30,7 @@ use crate::state::{
 /// Batch size when neither the command line nor the manifest sets one.
 pub const DEFAULT_CHUNK_SIZE: usize = 100;
 
-/// How apply runs.
+/// Settings of one apply run.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
     pub chunk_size: usize,
@@ -77,7 +77,7 @@ impl Default for ApplyOptions {
     }
 }
 
-/// Why apply stopped before the end.
+/// Errors that stop apply before the end.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(transparent)]
@@ -98,7 +98,7 @@ pub enum ApplyError {
     Msisdn(#[from] crate::msisdn::MsisdnError),
 }
 
-/// What a run did, read back from state at its end.
+/// The outcome of a run, read back from state at its end.
 #[derive(Clone, Debug, Default)]
 pub struct ApplyReport {
     /// Payments sent by this run.
@@ -118,7 +118,7 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// The contract's exit code for this outcome.
+    /// Maps this outcome to the contract's exit code.
     pub fn exit_code(&self, waited: bool) -> u8 {
         use crate::exit;
         if self.stopped.is_some() {

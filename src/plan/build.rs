@@ -34,7 +34,7 @@ fn progress_bar(shown: bool, stage: &str, length: usize) -> indicatif::ProgressB
     bar
 }
 
-/// Why a plan could not be made.
+/// Errors that stop a plan from being made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(transparent)]
@@ -45,7 +45,7 @@ pub enum PlanError {
     Task(String),
 }
 
-/// The reference of the `n`-th retry of a payment whose first reference is `base`.
+/// Derives the reference of the `n`-th retry of a payment whose first reference is `base`.
 ///
 /// It is derived from stable data only, so every re-run derives the same one.
 pub fn retry_reference(base: &str, n: u32) -> String {
@@ -56,7 +56,7 @@ pub fn retry_reference(base: &str, n: u32) -> String {
     }
 }
 
-/// What is known of one reference, from state or from the provider.
+/// The known facts about one reference, from state or from the provider.
 #[derive(Clone, Debug)]
 pub(crate) struct Observed {
     pub reference: String,
