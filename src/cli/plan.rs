@@ -63,6 +63,11 @@ pub async fn prepare(
     global: &GlobalArgs,
 ) -> miette::Result<Prepared> {
     let loaded = crate::manifest::load(manifest).map_err(miette::Report::new)?;
+    if !global.quiet {
+        for warning in &loaded.warnings {
+            eprintln!("{:?}", miette::Report::new(warning.clone()));
+        }
+    }
     let job = loaded.render(period).map_err(miette::Report::new)?;
     let store = provider::open_state(global)?;
     let provider = provider::connect(global).await?;

@@ -106,6 +106,28 @@ pub fn cross_check(
         }
     }
 
+    // State keys payments by job and period, but the provider knows only the reference: a
+    // reference that is the same in every period makes a later period look already paid.
+    if let Some(reference) = &manifest.reference
+        && !reference.contains("period")
+        && let Some(node) = mapping.get_node("reference")
+    {
+        let (offset, len) = yaml::node_range(file, node);
+        warnings.push(
+            Problem::warning(
+                "manifest::reference-without-period",
+                file,
+                offset,
+                len,
+                format!("`reference` template `{reference}` does not use `{{{{period}}}}`"),
+            )
+            .with_help(
+                "every period renders the same references, so a later period would be seen as \
+                 already paid; add `{{period}}`, such as `sal-{{period}}-{{id}}`",
+            ),
+        );
+    }
+
     let mut numbers: HashMap<&str, (&str, &Origin)> = HashMap::with_capacity(all.len());
     for (recipient, origin) in all {
         if let Some((first_id, _)) = numbers.insert(&recipient.msisdn, (&recipient.id, origin))

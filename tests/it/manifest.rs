@@ -652,3 +652,15 @@ proptest! {
         load_bytes(text.as_bytes());
     }
 }
+
+#[test]
+fn reference_without_period_warns() {
+    let loaded = load_text(
+        "version: 1\njob: bonus\nperiod: \"2026-12\"\nreference: \"bonus-{{id}}\"\nrecipients:\n  - id: E1\n    name: Awa Kone\n    msisdn: \"2250747000000\"\n    amount: 10000\n",
+    )
+    .expect("a warning is not an error");
+    assert_eq!(loaded.warnings.len(), 1);
+    let shown = format!("{:?}", miette::Report::new(loaded.warnings[0].clone()));
+    assert!(shown.contains("does not use `{{period}}`"), "{shown}");
+    assert!(shown.contains("manifest.yaml:4"), "{shown}");
+}
