@@ -94,6 +94,18 @@ pub enum ApplyError {
         message: String,
         references: Vec<String>,
     },
+    #[error(
+        "reference(s) {} already exist at the provider for another amount or number; they were \
+         not sent",
+        references.join(", ")
+    )]
+    Conflict { references: Vec<String> },
+    #[error(
+        "this saved plan is being or was applied by another process: reference(s) {} already \
+         exist at the provider",
+        references.join(", ")
+    )]
+    AppliedElsewhere { references: Vec<String> },
     #[error("invalid recipient number in the plan: {0}")]
     Msisdn(#[from] crate::msisdn::MsisdnError),
 }
@@ -101,8 +113,14 @@ pub enum ApplyError {
 /// The outcome of a run, read back from state at its end.
 #[derive(Clone, Debug, Default)]
 pub struct ApplyReport {
-    /// Payments sent by this run.
+    /// Payments this run's batch requests created.
     pub sent: u64,
+    /// Payments of this run's chunks that already existed at the provider, found by reference
+    /// after a 409 or an unknown outcome, and recorded without being sent again.
+    pub found_existing: u64,
+    /// Payments the provider rejected (HTTP 400, 401, 402, 403, or a reference it holds for
+    /// another payment): nothing was created for them.
+    pub not_created: u64,
     pub completed: u64,
     pub failed: u64,
     pub pending: u64,
@@ -207,7 +225,12 @@ async fn run_stages(
         .collect();
     match submit::send_all(plan, &to_send, store, client, options, &mut report).await {
         Ok(()) => {}
-        Err(stop @ (ApplyError::InsufficientFunds { .. } | ApplyError::Rejected { .. })) => {
+        Err(
+            stop @ (ApplyError::InsufficientFunds { .. }
+            | ApplyError::Rejected { .. }
+            | ApplyError::Conflict { .. }
+            | ApplyError::AppliedElsewhere { .. }),
+        ) => {
             report.stopped = Some(stop.to_string());
         }
         Err(other) => return Err(other),
@@ -260,6 +283,7 @@ fn summarize(plan: &Plan, store: &dyn Store, report: &mut ApplyReport) -> Result
             }
             PaymentStatus::Pending => report.pending += 1,
             PaymentStatus::Submitting | PaymentStatus::Unknown => report.unknown += 1,
+            PaymentStatus::NotCreated => report.not_created += 1,
         }
     }
     Ok(())

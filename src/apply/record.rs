@@ -53,6 +53,13 @@ pub fn observe(record: &mut PaymentRecord, tx: &Transaction) {
     record.updated_at = now();
 }
 
+/// Marks `record` as rejected by the provider, so not created, keeping why.
+pub fn not_created(record: &mut PaymentRecord, why: &str) {
+    record.status = PaymentStatus::NotCreated;
+    record.failure_reason = Some(why.to_owned());
+    record.updated_at = now();
+}
+
 /// Marks `record` as sent with an unknown outcome, keeping why.
 pub fn unknown(record: &mut PaymentRecord, why: &str) {
     record.status = PaymentStatus::Unknown;

@@ -99,11 +99,12 @@ pub(super) async fn send_all(
         ProgressBar::hidden()
     };
     let chunk_size = options.chunk_size.max(1);
+    let mut handled = 0u64;
     for (index, chunk) in items.chunks(chunk_size).enumerate() {
         if options.stop_requested() {
             tracing::warn!(
-                sent = report.sent,
-                left = items.len() as u64 - report.sent,
+                handled,
+                left = items.len() as u64 - handled,
                 "stop requested; no further batch is sent"
             );
             break;
@@ -111,22 +112,24 @@ pub(super) async fn send_all(
         if index > 0 && !options.batch_pause.is_zero() {
             tokio::time::sleep(options.batch_pause).await;
         }
-        send_chunk(plan, chunk, store, client, options).await?;
-        report.sent += chunk.len() as u64;
+        let result = send_chunk(plan, chunk, store, client, options, report).await;
+        handled += chunk.len() as u64;
         bar.inc(chunk.len() as u64);
+        result?;
     }
     bar.finish_and_clear();
     Ok(())
 }
 
 /// Sends one chunk and leaves every item of it recorded as created, or stops with the items
-/// recorded as `unknown`.
+/// recorded as `unknown` (outcome not known) or `not_created` (rejected by the provider).
 async fn send_chunk(
     plan: &Plan,
     chunk: &[&PlanItem],
     store: &dyn Store,
     client: &Client,
     options: &ApplyOptions,
+    report: &mut ApplyReport,
 ) -> Result<(), ApplyError> {
     let existing: HashMap<String, PaymentRecord> = store
         .payments(&plan.job, &plan.period)?
@@ -145,6 +148,7 @@ async fn send_chunk(
 
     let mut pending: Vec<&PlanItem> = chunk.to_vec();
     let mut resends = 0u32;
+    let mut saw_conflict = false;
     loop {
         let request: Vec<NewTransaction> =
             pending.iter().map(|item| new_transaction(item)).collect();
@@ -164,6 +168,7 @@ async fn send_chunk(
                 }
                 store.put_payments(&updated)?;
                 faultpoint::reach("after-record");
+                report.sent += updated.len() as u64;
                 // A reference the answer left out is resolved by lookup like an unknown outcome.
                 pending.retain(|item| {
                     !batch
@@ -181,29 +186,25 @@ async fn send_chunk(
             }
             Err(error) if error.status() == Some(409) => {
                 tracing::info!(%error, "some references already exist; resolving them one by one");
+                saw_conflict = true;
             }
             Err(error) if error.status() == Some(402) => {
-                mark_unknown(
-                    store,
-                    &mut records,
-                    &pending,
-                    "not created: insufficient funds (HTTP 402)",
-                )?;
+                let why = "not created: insufficient funds (HTTP 402)";
+                mark(store, &mut records, &pending, record::not_created, why)?;
                 return Err(ApplyError::InsufficientFunds {
                     count: pending.len(),
                 });
             }
-            Err(error) if error.status() == Some(400) => {
-                mark_unknown(
-                    store,
-                    &mut records,
-                    &pending,
-                    "not created: rejected by the provider (HTTP 400)",
-                )?;
-                let message = match &error.kind {
-                    crate::djamo::ApiErrorKind::Status { message, .. } => message.clone(),
-                    _ => error.to_string(),
-                };
+            Err(error) if matches!(error.status(), Some(400 | 401 | 403)) => {
+                let why = format!("not created: {error}");
+                mark(store, &mut records, &pending, record::not_created, &why)?;
+                if error.status() != Some(400) {
+                    return Err(ApplyError::Api(error));
+                }
+                let message = error
+                    .provider_message()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| error.to_string());
                 return Err(ApplyError::Rejected {
                     message,
                     references: pending.iter().map(|item| item.reference.clone()).collect(),
@@ -211,41 +212,61 @@ async fn send_chunk(
             }
             Err(error) if error.outcome_unknown() => {
                 tracing::warn!(%error, count = pending.len(), "batch outcome unknown; looking its references up");
-                mark_unknown(
-                    store,
-                    &mut records,
-                    &pending,
-                    &format!("outcome unknown: {error}"),
-                )?;
+                let why = format!("outcome unknown: {error}");
+                mark(store, &mut records, &pending, record::unknown, &why)?;
                 tokio::time::sleep(backoff(resends + 1)).await;
             }
             Err(error) => {
-                mark_unknown(
-                    store,
-                    &mut records,
-                    &pending,
-                    &format!("outcome unknown: {error}"),
-                )?;
+                let why = format!("outcome unknown: {error}");
+                mark(store, &mut records, &pending, record::unknown, &why)?;
                 return Err(ApplyError::Api(error));
             }
         }
 
-        // Whatever happened, ask the provider which references exist before sending again.
+        // Whatever happened, ask the provider which references exist before sending again. A
+        // reference it holds for another amount or number is someone else's payment: it is
+        // recorded as not created and reported, never taken as this one.
         let found = lookup_all(client, pending.iter().map(|item| item.reference.clone())).await?;
         let mut updated = Vec::new();
-        pending.retain(
-            |item| match found.get(&item.reference).and_then(Option::as_ref) {
-                Some(tx) => {
-                    if let Some(record) = records.get_mut(&item.reference) {
-                        record::observe(record, tx);
-                        updated.push(record.clone());
-                    }
-                    false
-                }
-                None => true,
-            },
-        );
+        let mut conflicts = Vec::new();
+        let mut matched = Vec::new();
+        pending.retain(|item| {
+            let Some(tx) = found.get(&item.reference).and_then(Option::as_ref) else {
+                return true;
+            };
+            let Some(record) = records.get_mut(&item.reference) else {
+                return false;
+            };
+            if same_payment(item, tx) {
+                record::observe(record, tx);
+                matched.push(item.reference.clone());
+            } else {
+                let why = format!(
+                    "not created: the provider holds reference `{}` for {} to `{}`",
+                    tx.reference, tx.amount, tx.msisdn
+                );
+                record::not_created(record, &why);
+                conflicts.push(item.reference.clone());
+            }
+            updated.push(record.clone());
+            false
+        });
         store.put_payments(&updated)?;
+        report.found_existing += matched.len() as u64;
+        if !conflicts.is_empty() {
+            let why = "not sent: the batch stopped on a reference held for another payment";
+            mark(store, &mut records, &pending, record::not_created, why)?;
+            return Err(ApplyError::Conflict {
+                references: conflicts,
+            });
+        }
+        if saw_conflict && options.plan_digest.is_some() && !matched.is_empty() {
+            // A saved plan was checked against the provider before this run began, so a
+            // reference that appeared since then was sent by another process applying it.
+            return Err(ApplyError::AppliedElsewhere {
+                references: matched,
+            });
+        }
         if pending.is_empty() {
             return Ok(());
         }
@@ -263,16 +284,30 @@ async fn send_chunk(
     }
 }
 
-fn mark_unknown(
+/// True when the provider's transaction is the payment `item` describes.
+fn same_payment(item: &PlanItem, tx: &Transaction) -> bool {
+    let number_matches = match (
+        crate::msisdn::Msisdn::parse(&item.msisdn),
+        crate::msisdn::Msisdn::parse(&tx.msisdn),
+    ) {
+        (Ok(ours), Ok(theirs)) => ours == theirs,
+        _ => item.msisdn == tx.msisdn,
+    };
+    item.amount == tx.amount && number_matches
+}
+
+/// Applies `set` with `why` to the records of `items` and writes them in one flushed write.
+fn mark(
     store: &dyn Store,
     records: &mut HashMap<String, PaymentRecord>,
     items: &[&PlanItem],
+    set: fn(&mut PaymentRecord, &str),
     why: &str,
 ) -> Result<(), ApplyError> {
     let mut updated = Vec::new();
     for item in items {
         if let Some(record) = records.get_mut(&item.reference) {
-            record::unknown(record, why);
+            set(record, why);
             updated.push(record.clone());
         }
     }

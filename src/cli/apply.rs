@@ -307,22 +307,31 @@ fn apply_report(error: ApplyError) -> miette::Report {
 
 fn summary(plan: &Plan, report: &ApplyReport, waited: bool) -> String {
     let mut out = String::new();
-    if report.sent == 0 {
-        out.push_str("Nothing new to pay: waited for the payments in progress.\n");
-    } else {
+    let sends = plan.items.iter().any(|item| item.action.sends());
+    if report.sent > 0 || sends {
         out.push_str(&format!(
             "Sent {} payment(s) for `{}` `{}`.\n",
             report.sent, plan.job, plan.period
         ));
+    } else {
+        out.push_str("Nothing new to pay: waited for the payments in progress.\n");
+    }
+    if report.found_existing > 0 {
+        out.push_str(&format!(
+            "{} payment(s) already existed at the provider: recorded, not sent again.\n",
+            report.found_existing
+        ));
     }
     out.push_str(&format!(
-        "completed {}, failed {}, pending {}, unknown {}; paid {} + fees {}\n",
-        report.completed,
-        report.failed,
-        report.pending,
-        report.unknown,
-        report.paid_amount,
-        report.paid_fees
+        "completed {}, failed {}, pending {}, unknown {}",
+        report.completed, report.failed, report.pending, report.unknown
+    ));
+    if report.not_created > 0 {
+        out.push_str(&format!(", not created {}", report.not_created));
+    }
+    out.push_str(&format!(
+        "; paid {} + fees {}\n",
+        report.paid_amount, report.paid_fees
     ));
     for (reference, id, reason) in &report.failures {
         out.push_str(&format!("  failed: `{id}` (`{reference}`): {reason}\n"));

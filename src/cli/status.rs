@@ -150,7 +150,10 @@ async fn refresh(
     for mut record in records {
         if !matches!(
             record.status,
-            PaymentStatus::Pending | PaymentStatus::Submitting | PaymentStatus::Unknown
+            PaymentStatus::Pending
+                | PaymentStatus::Submitting
+                | PaymentStatus::Unknown
+                | PaymentStatus::NotCreated
         ) {
             continue;
         }

@@ -17,6 +17,10 @@ pub enum PaymentStatus {
     Submitting,
     /// The send failed in a way that may or may not have created it; look it up by reference.
     Unknown,
+    /// The provider rejected the request that would have created it (HTTP 400, 401, 402 or 403,
+    /// or a reference it holds for another payment), so nothing was created. It is still looked up
+    /// by reference before it is sent again.
+    NotCreated,
     /// Created at the provider and not settled.
     Pending,
     Completed,
@@ -26,6 +30,14 @@ pub enum PaymentStatus {
 impl PaymentStatus {
     /// True when the provider must be asked before this payment is sent again.
     pub fn needs_reconcile(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Submitting | PaymentStatus::Unknown | PaymentStatus::NotCreated
+        )
+    }
+
+    /// True when a send may or may not have created the payment.
+    pub fn outcome_unknown(self) -> bool {
         matches!(self, PaymentStatus::Submitting | PaymentStatus::Unknown)
     }
 
@@ -33,6 +45,7 @@ impl PaymentStatus {
         match self {
             PaymentStatus::Submitting => "submitting",
             PaymentStatus::Unknown => "unknown",
+            PaymentStatus::NotCreated => "not_created",
             PaymentStatus::Pending => "pending",
             PaymentStatus::Completed => "completed",
             PaymentStatus::Failed => "failed",

@@ -309,3 +309,91 @@ async fn failed_payment_is_retried_under_derived_reference() {
         "the test number always fails"
     );
 }
+
+/// Creates, outside `payroll`, the transaction of `payment` with `amount`.
+async fn pay_outside(fixture: &Fixture, payment: &payroll::manifest::Payment, amount: Amount) {
+    fixture
+        .client
+        .create_transaction(&payroll::djamo::wire::NewTransaction {
+            msisdn: payment.msisdn.as_str().to_owned(),
+            amount,
+            reference: payment.reference.clone(),
+            description: None,
+            kind: Some("transfer".to_owned()),
+        })
+        .await
+        .expect("payment made outside payroll");
+}
+
+#[tokio::test]
+async fn reference_taken_for_other_amount_is_not_recorded_as_paid() {
+    let fixture = Fixture::new().await;
+    let job = job("taken", 3);
+    let store = fixture.store();
+    let plan = build(&job, &store, &fixture.client, &PlanOptions::default())
+        .await
+        .expect("plan");
+    // Between plan and apply, another process pays the same reference with another amount.
+    pay_outside(&fixture, &job.payments[0], Amount(77_000)).await;
+
+    let report = apply(&plan, &store, &fixture.client, &options(10))
+        .await
+        .expect("apply ends with a report");
+    let stopped = report.stopped.clone().expect("a conflict stops the run");
+    assert!(stopped.contains(&job.payments[0].reference), "{stopped}");
+    assert_eq!(report.sent, 0, "the 409 batch created nothing");
+    assert_eq!(
+        report.not_created, 3,
+        "all-or-nothing batch: none was created"
+    );
+    assert_eq!(report.exit_code(true), 1);
+
+    let records = store.payments("taken", "2026-12").expect("records");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.status == PaymentStatus::NotCreated)
+    );
+    let replan = build(&job, &store, &fixture.client, &PlanOptions::default())
+        .await
+        .expect("plan");
+    assert_eq!(
+        replan.items[0].action,
+        Action::Blocked,
+        "a conflict is shown"
+    );
+    assert!(replan.items[0].reason.contains("77 000 XOF"));
+    assert_eq!(
+        replan.items[1].action,
+        Action::Pay,
+        "the rest can still be paid"
+    );
+}
+
+#[tokio::test]
+async fn saved_plan_applied_elsewhere_meanwhile_stops() {
+    let fixture = Fixture::new().await;
+    let job = job("elsewhere", 3);
+    let store = fixture.store();
+    let plan = build(&job, &store, &fixture.client, &PlanOptions::default())
+        .await
+        .expect("plan");
+    pay_outside(&fixture, &job.payments[1], job.payments[1].amount).await;
+
+    let saved = ApplyOptions {
+        plan_digest: Some("digest".to_owned()),
+        ..options(10)
+    };
+    let report = apply(&plan, &store, &fixture.client, &saved)
+        .await
+        .expect("apply ends with a report");
+    let stopped = report.stopped.clone().expect("the saved plan stops");
+    assert!(stopped.contains("another process"), "{stopped}");
+    assert_eq!(report.found_existing, 1);
+    assert_eq!(report.sent, 0);
+    assert_eq!(
+        fixture.sandbox.ledger().await.len(),
+        1,
+        "nothing more was paid"
+    );
+}
