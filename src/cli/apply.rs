@@ -205,6 +205,14 @@ async fn prepare_saved(
     let job = loaded
         .render(Some(&file.plan.period))
         .map_err(miette::Report::new)?;
+    file.check_against(&job).map_err(|reason| {
+        miette!(
+            help = "apply only plan files made by `payroll plan --out` from this manifest; \
+                    nothing was paid",
+            "plan file `{}` does not match its manifest: {reason}",
+            args.target.display()
+        )
+    })?;
     let store = provider::open_state(global)?;
     let serial = crate::state::Store::serial(&store, &job.name).map_err(provider::state_report)?;
     if serial != file.plan.state_serial {

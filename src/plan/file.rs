@@ -139,3 +139,68 @@ fn hex(bytes: &[u8]) -> String {
             out
         })
 }
+
+impl PlanFile {
+    /// Checks that every item of the plan is the payment the manifest renders for it, and that
+    /// the plan keeps the manifest's limits, so that a plan file edited by hand (digest
+    /// recomputed or not) cannot pay an amount, a number or a recipient the manifest does not.
+    pub fn check_against(&self, job: &crate::manifest::Job) -> Result<(), String> {
+        let plan = &self.plan;
+        if plan.job != job.name || plan.period != job.period {
+            return Err(format!(
+                "the plan is for job `{}` period `{}`, the manifest renders job `{}` period `{}`",
+                plan.job, plan.period, job.name, job.period
+            ));
+        }
+        if plan.items.len() != job.payments.len() {
+            return Err(format!(
+                "the plan has {} item(s), the manifest renders {} payment(s)",
+                plan.items.len(),
+                job.payments.len()
+            ));
+        }
+        let mut sending_total = crate::money::Amount(0);
+        for (item, payment) in plan.items.iter().zip(&job.payments) {
+            let derived = item
+                .reference
+                .strip_prefix(&payment.reference)
+                .and_then(|rest| rest.strip_prefix("-r"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let same = item.id == payment.recipient_id
+                && item.msisdn == payment.msisdn.as_str()
+                && item.amount == payment.amount
+                && item.description == payment.description
+                && (item.reference == payment.reference || derived);
+            if !same {
+                return Err(format!(
+                    "item `{}` (reference `{}`, {} to `{}`) is not the payment the manifest \
+                     renders for recipient `{}`",
+                    item.id, item.reference, item.amount, item.msisdn, payment.recipient_id
+                ));
+            }
+            if item.action.sends() {
+                if item.fee != job.fee_rate.fee(item.amount) {
+                    return Err(format!("item `{}` has fee {}, not the manifest's rate", item.id, item.fee));
+                }
+                if job.limits.max_amount.is_some_and(|max| item.amount.0 > max) {
+                    return Err(format!("item `{}` is over `limits.max_amount`", item.id));
+                }
+                sending_total = sending_total.checked_add(item.amount).unwrap_or(crate::money::Amount(u64::MAX));
+            }
+        }
+        let total: crate::money::Amount = job.payments.iter().map(|p| p.amount).sum();
+        if job.limits.max_total.is_some_and(|max| total.0 > max) {
+            return Err("the run is over `limits.max_total`".to_owned());
+        }
+        if job.limits.max_recipients.is_some_and(|max| job.payments.len() as u64 > max) {
+            return Err("the run is over `limits.max_recipients`".to_owned());
+        }
+        if sending_total != plan.summary.amount {
+            return Err(format!(
+                "the plan's summary says {} to pay, its items add up to {sending_total}",
+                plan.summary.amount
+            ));
+        }
+        Ok(())
+    }
+}

@@ -332,3 +332,26 @@ async fn unreadable_state_stops_before_paying() {
 
     assert_eq!(sandbox.ledger().await.len(), paid, "nothing more was paid");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_plan_with_valid_digest_is_refused() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "forged", 2, None);
+    let plan_path = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan_path).await;
+
+    let original = payroll::plan::PlanFile::read(&plan_path).expect("plan file");
+    let mut plan = original.plan.clone();
+    plan.items[0].amount = payroll::money::Amount(400_000);
+    plan.items[0].msisdn = "2250799999999".to_owned();
+    let forged = payroll::plan::PlanFile::new(plan, original.manifest_path.clone(), original.created_at.clone());
+    forged.write(&plan_path).expect("forged plan written");
+
+    let out = apply_file(&sandbox, &state, &plan_path).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("does not match its manifest"), "{stderr}");
+    assert!(sandbox.ledger().await.is_empty(), "nothing was paid");
+}
