@@ -198,6 +198,8 @@ pub async fn build(
         .map(|(payment, chain)| item_for(payment, chain, options))
         .collect();
 
+    block_shared_references(&mut items);
+
     let mut warnings = Vec::new();
     let kyc = check_kyc(client, job, &mut items, &mut warnings, options.progress).await?;
 
@@ -275,6 +277,29 @@ async fn resolve_all(
         .into_iter()
         .map(|chain| chain.ok_or_else(|| PlanError::Task("a lookup result is missing".into())))
         .collect()
+}
+
+/// Blocks every item whose reference another item also has: a derived retry reference such as
+/// `sal-2026-12-E1-r1` can equal the reference of a recipient whose id is `E1-r1`, and one
+/// transaction must never count for two recipients.
+fn block_shared_references(items: &mut [PlanItem]) {
+    let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        owners.entry(item.reference.clone()).or_default().push(index);
+    }
+    for indexes in owners.values().filter(|indexes| indexes.len() > 1) {
+        let ids: Vec<String> = indexes.iter().map(|&i| format!("`{}`", items[i].id)).collect();
+        for &index in indexes {
+            let item = &mut items[index];
+            item.action = Action::Blocked;
+            item.reason = format!(
+                "reference `{}` belongs to recipients {} at once; give the recipients ids whose \
+                 references cannot collide (a retry adds `-rN` to a reference)",
+                item.reference,
+                ids.join(" and ")
+            );
+        }
+    }
 }
 
 /// Decides the action of one payment from its chain.

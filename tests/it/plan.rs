@@ -237,3 +237,34 @@ async fn orphan_references_are_listed() {
     assert_eq!(plan.orphans.len(), 1);
     assert_eq!(plan.orphans[0].reference, full.payments[2].reference);
 }
+
+#[tokio::test]
+async fn retry_reference_shared_with_recipient_is_blocked() {
+    let fixture = Fixture::new().await;
+    let mut job = job("shared", 2);
+    job.payments[0].msisdn = payroll::msisdn::Msisdn::parse("2251212121205").expect("test number");
+    let options = ApplyOptions {
+        poll_interval: Duration::from_millis(20),
+        ..ApplyOptions::default()
+    };
+    {
+        let store = fixture.store();
+        let retry = PlanOptions { retry_failed: true, ..PlanOptions::default() };
+        let plan = build(&job, &store, &fixture.client, &retry).await.expect("plan");
+        apply(&plan, &store, &fixture.client, &options).await.expect("apply");
+        let plan = build(&job, &store, &fixture.client, &retry).await.expect("plan");
+        assert_eq!(plan.items[0].action, Action::Retry);
+        apply(&plan, &store, &fixture.client, &options).await.expect("apply");
+    }
+    // A new recipient whose own reference equals the first recipient's retry reference.
+    let mut newcomer = job.payments[1].clone();
+    newcomer.recipient_id = "E000-r1".to_owned();
+    newcomer.reference = format!("{}-r1", job.payments[0].reference);
+    job.payments.push(newcomer);
+
+    let plan = plan_of(&fixture, &job).await;
+    assert_eq!(plan.items[0].action, Action::Blocked);
+    assert_eq!(plan.items[2].action, Action::Blocked);
+    assert!(plan.items[2].reason.contains("`E000` and `E000-r1`"), "{}", plan.items[2].reason);
+    assert!(plan.is_blocked());
+}
