@@ -122,7 +122,11 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
         ));
         confirm(&plan)?;
     } else if !global.quiet {
-        eprintln!("{}", render::verdict(&plan));
+        // Without a prompt, the plan still goes to stderr so that a CI log shows what was paid.
+        eprint!(
+            "{}",
+            render::text_styled(&plan, plan_digest.as_deref(), global.stderr_color())
+        );
     }
 
     let chunk_size = args
@@ -193,6 +197,15 @@ async fn prepare_saved(
         ));
     }
     let manifest_path = PathBuf::from(&file.manifest_path);
+    if !manifest_path.exists() {
+        return Err(miette!(
+            help = "a plan file names its manifest relative to the folder where `payroll plan` \
+                    ran: run apply from that folder",
+            "manifest `{}` named by plan file `{}` was not found",
+            file.manifest_path,
+            args.target.display()
+        ));
+    }
     let loaded = crate::manifest::load(&manifest_path).map_err(miette::Report::new)?;
     if loaded.digest != file.plan.manifest_digest {
         return Err(miette!(

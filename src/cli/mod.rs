@@ -72,7 +72,7 @@ pub struct GlobalArgs {
     pub state_dir: PathBuf,
 
     /// Use the embedded sandbox, its ledger kept under the state folder.
-    #[arg(long, global = true, conflicts_with = "api_url")]
+    #[arg(long, global = true)]
     pub sandbox: bool,
 
     /// Base URL of the Djamo API.

@@ -90,10 +90,23 @@ pub fn plan_report(error: crate::plan::build::PlanError) -> miette::Report {
     use crate::plan::build::PlanError;
     match error {
         PlanError::State(error) => provider::state_report(error),
-        PlanError::Api(error) => miette!(
-            help = "check the provider URL, the token and the network, then run the command again; nothing was paid",
-            "{error}"
-        ),
+        PlanError::Api(error) => {
+            let help = match error.status() {
+                Some(401) => {
+                    "check the API token in `DJAMO_API_TOKEN` or the file given to \
+                     `--api-token-file`; nothing was paid"
+                }
+                Some(403) => {
+                    "check the company id in `--company-id` or `DJAMO_COMPANY_ID`, and that the \
+                     token belongs to that company; nothing was paid"
+                }
+                _ => {
+                    "check the provider URL, the token and the network, then run the command \
+                     again; nothing was paid"
+                }
+            };
+            miette!(help = help, "{error}")
+        }
         PlanError::Task(cause) => miette!("{cause}"),
     }
 }

@@ -17,6 +17,9 @@ pub struct Provider {
 /// Connects to the provider that the global options select.
 pub async fn connect(global: &GlobalArgs) -> miette::Result<Provider> {
     if global.sandbox {
+        if let Some(url) = &global.api_url {
+            tracing::warn!(%url, "`--sandbox` is set, so the provider URL from `--api-url` or `DJAMO_API_URL` is ignored");
+        }
         let (handle, token) = crate::sandbox::start_embedded(&global.state_dir)
             .await
             .map_err(|e| miette!(help = "check that the state folder is writable", "{e}"))?;

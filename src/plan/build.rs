@@ -285,10 +285,16 @@ async fn resolve_all(
 fn block_shared_references(items: &mut [PlanItem]) {
     let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        owners.entry(item.reference.clone()).or_default().push(index);
+        owners
+            .entry(item.reference.clone())
+            .or_default()
+            .push(index);
     }
     for indexes in owners.values().filter(|indexes| indexes.len() > 1) {
-        let ids: Vec<String> = indexes.iter().map(|&i| format!("`{}`", items[i].id)).collect();
+        let ids: Vec<String> = indexes
+            .iter()
+            .map(|&i| format!("`{}`", items[i].id))
+            .collect();
         for &index in indexes {
             let item = &mut items[index];
             item.action = Action::Blocked;

@@ -180,19 +180,28 @@ impl PlanFile {
             }
             if item.action.sends() {
                 if item.fee != job.fee_rate.fee(item.amount) {
-                    return Err(format!("item `{}` has fee {}, not the manifest's rate", item.id, item.fee));
+                    return Err(format!(
+                        "item `{}` has fee {}, not the manifest's rate",
+                        item.id, item.fee
+                    ));
                 }
                 if job.limits.max_amount.is_some_and(|max| item.amount.0 > max) {
                     return Err(format!("item `{}` is over `limits.max_amount`", item.id));
                 }
-                sending_total = sending_total.checked_add(item.amount).unwrap_or(crate::money::Amount(u64::MAX));
+                sending_total = sending_total
+                    .checked_add(item.amount)
+                    .unwrap_or(crate::money::Amount(u64::MAX));
             }
         }
         let total: crate::money::Amount = job.payments.iter().map(|p| p.amount).sum();
         if job.limits.max_total.is_some_and(|max| total.0 > max) {
             return Err("the run is over `limits.max_total`".to_owned());
         }
-        if job.limits.max_recipients.is_some_and(|max| job.payments.len() as u64 > max) {
+        if job
+            .limits
+            .max_recipients
+            .is_some_and(|max| job.payments.len() as u64 > max)
+        {
             return Err("the run is over `limits.max_recipients`".to_owned());
         }
         if sending_total != plan.summary.amount {

@@ -161,6 +161,12 @@ pub fn verdict(plan: &Plan) -> String {
         )
     } else if plan.has_work() {
         "Nothing to pay; apply would wait for the payments in progress.".to_owned()
+    } else if plan.summary.failed > 0 {
+        format!(
+            "Nothing to pay, but {} payment(s) failed earlier: plan with `--retry-failed` to pay \
+             them again under new references.",
+            plan.summary.failed
+        )
     } else {
         "Nothing to pay: every payment of this period is settled.".to_owned()
     }

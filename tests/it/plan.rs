@@ -249,12 +249,23 @@ async fn retry_reference_shared_with_recipient_is_blocked() {
     };
     {
         let store = fixture.store();
-        let retry = PlanOptions { retry_failed: true, ..PlanOptions::default() };
-        let plan = build(&job, &store, &fixture.client, &retry).await.expect("plan");
-        apply(&plan, &store, &fixture.client, &options).await.expect("apply");
-        let plan = build(&job, &store, &fixture.client, &retry).await.expect("plan");
+        let retry = PlanOptions {
+            retry_failed: true,
+            ..PlanOptions::default()
+        };
+        let plan = build(&job, &store, &fixture.client, &retry)
+            .await
+            .expect("plan");
+        apply(&plan, &store, &fixture.client, &options)
+            .await
+            .expect("apply");
+        let plan = build(&job, &store, &fixture.client, &retry)
+            .await
+            .expect("plan");
         assert_eq!(plan.items[0].action, Action::Retry);
-        apply(&plan, &store, &fixture.client, &options).await.expect("apply");
+        apply(&plan, &store, &fixture.client, &options)
+            .await
+            .expect("apply");
     }
     // A new recipient whose own reference equals the first recipient's retry reference.
     let mut newcomer = job.payments[1].clone();
@@ -265,6 +276,10 @@ async fn retry_reference_shared_with_recipient_is_blocked() {
     let plan = plan_of(&fixture, &job).await;
     assert_eq!(plan.items[0].action, Action::Blocked);
     assert_eq!(plan.items[2].action, Action::Blocked);
-    assert!(plan.items[2].reason.contains("`E000` and `E000-r1`"), "{}", plan.items[2].reason);
+    assert!(
+        plan.items[2].reason.contains("`E000` and `E000-r1`"),
+        "{}",
+        plan.items[2].reason
+    );
     assert!(plan.is_blocked());
 }

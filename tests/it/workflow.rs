@@ -60,7 +60,7 @@ async fn locked_state_refuses_second_apply() {
     let out = output(command).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("locked"), "{stderr}");
+    assert!(stderr.contains("is locked by"), "{stderr}");
     assert!(sandbox.ledger().await.is_empty(), "nothing was paid");
 }
 
@@ -83,7 +83,7 @@ async fn two_applies_at_once_pay_once() {
     assert!(codes.contains(&Some(0)), "one run succeeds: {codes:?}");
     let refused = [&a, &b]
         .iter()
-        .filter(|o| text(&o.stderr).contains("locked"))
+        .filter(|o| text(&o.stderr).contains("is locked by"))
         .count();
     let ledger = sandbox.wait_settled().await;
     let counts = count_by_reference(&ledger);
@@ -346,7 +346,11 @@ async fn forged_plan_with_valid_digest_is_refused() {
     let mut plan = original.plan.clone();
     plan.items[0].amount = payroll::money::Amount(400_000);
     plan.items[0].msisdn = "2250799999999".to_owned();
-    let forged = payroll::plan::PlanFile::new(plan, original.manifest_path.clone(), original.created_at.clone());
+    let forged = payroll::plan::PlanFile::new(
+        plan,
+        original.manifest_path.clone(),
+        original.created_at.clone(),
+    );
     forged.write(&plan_path).expect("forged plan written");
 
     let out = apply_file(&sandbox, &state, &plan_path).await;
