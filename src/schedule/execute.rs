@@ -136,6 +136,14 @@ async fn execute(
         return Executed::status(JobStatus::Error, blocked_message(&plan));
     }
     if !plan.has_work() {
+        // The plan read the provider's answers for sends an interrupted run left behind; they
+        // are recorded here because no apply runs to record them.
+        if let Err(error) = apply::sync(&plan, store, context.client).await {
+            return Executed::status(
+                JobStatus::Error,
+                format!("recording the provider's answers failed: {error}; the next run retries"),
+            );
+        }
         let status = if plan.summary.failed > 0 {
             JobStatus::FailedPayments
         } else {

@@ -596,6 +596,37 @@ async fn crashed_occurrence_resumes_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_last_batch_records_outcomes() {
+    let setup = Setup::new().await;
+    setup.write(
+        &JobSpec::new("last", "0 9 25 * *", "Africa/Abidjan", "%Y-%m")
+            .recipients(4)
+            .extra("chunk_size: 2\n"),
+    );
+
+    // The second and last batch is created, then the process dies before recording it.
+    let mut command = setup.once_command("2026-12-25T09:00:00Z");
+    command.env(faultpoint::ENV, "after-post:2");
+    let crashed = output(command).await;
+    assert_ne!(crashed.status.code(), Some(0), "the run was aborted");
+    let ledger = setup.sandbox.wait_settled().await;
+    assert_eq!(ledger.len(), 4, "both batches were created");
+
+    setup.once_expect("2026-12-25T09:10:00Z", 0).await;
+    let store = payroll::state::SledStore::open(&setup.state()).expect("state opens");
+    let records = payroll::state::Store::payments(&store, "last", "2026-12").expect("records");
+    assert_eq!(records.len(), 4);
+    for record in &records {
+        assert_eq!(
+            record.status,
+            payroll::state::PaymentStatus::Completed,
+            "`{}` is recorded as the provider has it",
+            record.reference
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_without_period_warns() {
     let setup = Setup::new().await;
     std::fs::write(
