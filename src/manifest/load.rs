@@ -103,7 +103,33 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
     let mut problems = std::mem::take(&mut found.problems);
     sort(&mut problems);
 
-    if let Some(relative) = mapping.get_scalar("recipients_file") {
+    let recipients_file = mapping.get_scalar("recipients_file");
+    let escapes = recipients_file.filter(|relative| {
+        let given = Path::new(relative.as_str());
+        given.is_absolute()
+            || given
+                .components()
+                .any(|part| matches!(part, std::path::Component::ParentDir))
+    });
+    if let Some(relative) = escapes {
+        // A manifest reviewed in a pull request must not pay from a file outside its repository.
+        let (offset, len) = yaml::scalar_range(&file, relative);
+        problems.push(
+            Problem::error(
+                "manifest::recipients-file",
+                &file,
+                offset,
+                len,
+                format!(
+                    "`recipients_file` `{}` leaves the manifest's folder",
+                    relative.as_str()
+                ),
+            )
+            .with_help("name a CSV file in the manifest's folder or below it, without `..`"),
+        );
+        sort(&mut problems);
+    }
+    if let Some(relative) = recipients_file.filter(|_| escapes.is_none()) {
         let csv_path = path
             .parent()
             .unwrap_or(Path::new(""))

@@ -37,6 +37,25 @@ pub fn whole_number(key: &str, scalar: &MarkedScalarNode) -> Result<u64, Rejecti
             "write a whole number such as `25000`",
         ));
     }
+    if text.len() > 1 && text.starts_with('0') && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        // YAML 1.1 tools read a leading zero as octal (`010000` is 4096), so the number is
+        // ambiguous between readers of the same file.
+        let trimmed = text.trim_start_matches('0');
+        let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+        return Err(reject(
+            format!("`{key}` `{text}` starts with a zero, which YAML 1.1 tools read as octal"),
+            format!("write it without the leading zero: `{key}: {trimmed}`"),
+        ));
+    }
+    if let Some(rest) = text.strip_prefix('+')
+        && !rest.is_empty()
+        && rest.bytes().all(|byte| byte.is_ascii_digit())
+    {
+        return Err(reject(
+            format!("`{key}` `{text}` has a `+` sign"),
+            format!("write it without the sign: `{key}: {rest}`"),
+        ));
+    }
     if text.bytes().all(|byte| byte.is_ascii_digit()) {
         return text.parse::<u64>().map_err(|_| {
             reject(
@@ -224,6 +243,8 @@ mod tests {
             (plain("-5000"), "is negative"),
             (plain(""), "is empty"),
             (plain("lots"), "is not a number"),
+            (plain("010000"), "read as octal"),
+            (plain("+25000"), "has a `+` sign"),
         ];
         for (scalar, expected) in cases {
             let rejection = whole_number("amount", &scalar).expect_err(scalar.as_str());

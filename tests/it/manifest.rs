@@ -664,3 +664,33 @@ fn reference_without_period_warns() {
     assert!(shown.contains("does not use `{{period}}`"), "{shown}");
     assert!(shown.contains("manifest.yaml:4"), "{shown}");
 }
+
+#[test]
+fn recipients_file_outside_folder_rejected() {
+    for path in ["/etc/passwd", "../other/recipients.csv"] {
+        let error = load_text(&format!(
+            "version: 1\njob: x\nperiod: \"2026-12\"\nreference: \"x-{{{{period}}}}-{{{{id}}}}\"\nrecipients_file: \"{path}\"\n"
+        ))
+        .expect_err("a file outside the manifest's folder");
+        let all = messages(&error).join("\n");
+        assert!(
+            all.contains("leaves the manifest's folder"),
+            "{path}: {all}"
+        );
+        assert!(
+            !all.contains("root:"),
+            "{path}: the file's content is not echoed"
+        );
+    }
+}
+
+#[test]
+fn amount_with_leading_zero_rejected() {
+    let error = load_text(
+        "version: 1\njob: x\nperiod: \"2026-12\"\nreference: \"x-{{period}}-{{id}}\"\nrecipients:\n  - id: E1\n    name: Awa Kone\n    msisdn: \"2250747000000\"\n    amount: 010000\n",
+    )
+    .expect_err("leading zero");
+    let all = messages(&error).join("\n");
+    assert!(all.contains("octal"), "{all}");
+    assert!(all.contains("`010000`"), "{all}");
+}
