@@ -106,6 +106,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
         crate::apply::sync(&plan, &store, &provider.client)
             .await
             .map_err(apply_report)?;
+        drop(store);
+        provider.close().await;
         print_stdout(&format!("{}\n", render::verdict(&plan)));
         return Ok(if plan.summary.failed > 0 {
             exit::FAILED_PAYMENTS
@@ -167,6 +169,8 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
             return Ok(exit::UNKNOWN_OUTCOME);
         }
     };
+    drop(store);
+    provider.close().await;
     print_stdout(&summary(&plan, &report, options.wait));
     Ok(report.exit_code(options.wait))
 }

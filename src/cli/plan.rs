@@ -119,7 +119,14 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> miette::Result<u8> {
         global,
     )
     .await?;
-    let plan = prepared.plan;
+    let Prepared {
+        plan,
+        store,
+        provider,
+        ..
+    } = prepared;
+    drop(store);
+    provider.close().await;
 
     let digest = match &args.out {
         Some(out) => {

@@ -14,6 +14,16 @@ pub struct Provider {
     _sandbox: Option<SandboxHandle>,
 }
 
+impl Provider {
+    /// Stops the embedded sandbox, if any, after its requests in flight and a final flush of
+    /// its ledger. Dropping a `Provider` stops it too, without waiting for that flush.
+    pub async fn close(self) {
+        if let Some(sandbox) = self._sandbox {
+            sandbox.stop().await;
+        }
+    }
+}
+
 /// Connects to the provider that the global options select.
 pub async fn connect(global: &GlobalArgs) -> miette::Result<Provider> {
     if global.sandbox {

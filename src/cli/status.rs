@@ -55,6 +55,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> miette::Result<u8> {
     if args.refresh {
         let provider = provider::connect(global).await?;
         refresh(&store, &provider.client, &job.name, &job.period).await?;
+        provider.close().await;
     }
 
     let mut records = store

@@ -61,7 +61,20 @@ pub fn parse_cron(expression: &str) -> Result<Cron, String> {
              day-of-month month day-of-week, such as `0 9 25 * *`"
         ));
     }
-    Cron::from_str(expression).map_err(|error| format!("cron `{expression}` is invalid: {error}"))
+    let cron = Cron::from_str(expression).map_err(|error| {
+        format!(
+            "cron `{expression}` is invalid ({error}); the fields take minute 0-59, hour \
+                 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT"
+        )
+    })?;
+    // A date that never exists, such as `0 9 31 2 *`, parses but would silently never pay.
+    let start = Zoned::new(Timestamp::now(), TimeZone::UTC);
+    if cron.find_next_occurrence(&start, false).is_err() {
+        return Err(format!(
+            "cron `{expression}` never fires: no date matches its day-of-month and month fields"
+        ));
+    }
+    Ok(cron)
 }
 
 /// Parses an IANA time zone name such as `Africa/Abidjan`.
@@ -190,6 +203,12 @@ mod tests {
             error.contains("seconds and years are not supported"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn cron_that_never_fires_is_rejected() {
+        let error = parse_cron("0 9 31 2 *").expect_err("31 February");
+        assert!(error.contains("never fires"), "{error}");
     }
 
     #[test]
