@@ -62,6 +62,7 @@ pub async fn prepare(
     retry_failed: bool,
     global: &GlobalArgs,
 ) -> miette::Result<Prepared> {
+    check_period_flag(period)?;
     let loaded = crate::manifest::load(manifest).map_err(miette::Report::new)?;
     if !global.quiet {
         for warning in &loaded.warnings {
@@ -84,6 +85,18 @@ pub async fn prepare(
         store,
         provider,
     })
+}
+
+/// Rejects an invalid `--period` value as a flag error, before the manifest is read.
+pub fn check_period_flag(period: Option<&str>) -> miette::Result<()> {
+    match period.map(crate::manifest::check_period) {
+        Some(Err(reason)) => Err(miette!(
+            help = "write a period of letters, digits, `-`, `_` and `.`, such as `2026-12`",
+            "`--period` `{}` {reason}",
+            period.unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn plan_report(error: crate::plan::build::PlanError) -> miette::Report {

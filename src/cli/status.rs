@@ -46,6 +46,7 @@ struct StatusDocument<'a> {
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs) -> miette::Result<u8> {
+    crate::cli::plan::check_period_flag(args.period.as_deref())?;
     let loaded = crate::manifest::load(&args.manifest).map_err(miette::Report::new)?;
     let job = loaded
         .render(args.period.as_deref())

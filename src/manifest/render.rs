@@ -276,17 +276,24 @@ impl Rendering<'_> {
 }
 
 fn render_error(origin: &Origin, recipient: &Recipient, key: &str, message: &str) -> Problem {
-    origin
-        .error(
-            "manifest::template",
-            format!(
-                "recipient `{}`: the `{key}` template failed to render: {message}",
-                recipient.id
-            ),
-        )
-        .with_help(
-            "templates see `job`, `period`, `id`, `name`, `msisdn`, `amount` and `vars.NAME`",
-        )
+    // handlebars words a missing variable as `... strict mode Some("name")`; say it plainly.
+    let unknown = message
+        .split_once("strict mode Some(\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(name, _)| name);
+    let text = match unknown {
+        Some(name) => format!(
+            "recipient `{}`: the `{key}` template uses the unknown variable `{name}`",
+            recipient.id
+        ),
+        None => format!(
+            "recipient `{}`: the `{key}` template failed to render: {message}",
+            recipient.id
+        ),
+    };
+    origin.error("manifest::template", text).with_help(
+        "templates see `job`, `period`, `id`, `name`, `msisdn`, `amount` and `vars.NAME`",
+    )
 }
 
 /// Checks a rendered reference: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.

@@ -359,3 +359,22 @@ async fn forged_plan_with_valid_digest_is_refused() {
     assert!(stderr.contains("does not match its manifest"), "{stderr}");
     assert!(sandbox.ledger().await.is_empty(), "nothing was paid");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_period_flag_names_the_flag() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let manifest = write_manifest(dir.path(), "flag", 1, None);
+    let mut command = payroll(&sandbox, &dir.path().join("state"));
+    command
+        .arg("plan")
+        .arg(&manifest)
+        .args(["--period", "2026/12"]);
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`--period` `2026/12` contains `/`"),
+        "{stderr}"
+    );
+}
