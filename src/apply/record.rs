@@ -41,9 +41,14 @@ pub fn submitting(
     })
 }
 
-/// Updates `record` with what the provider says of its transaction.
+/// Updates `record` with what the provider says of its transaction, amount and number included,
+/// so that state always equals the provider for a transaction it records.
 pub fn observe(record: &mut PaymentRecord, tx: &Transaction) {
     record.status = status_of(tx.status);
+    record.amount = tx.amount;
+    if let Ok(msisdn) = Msisdn::parse(&tx.msisdn) {
+        record.msisdn = msisdn;
+    }
     record.transaction_id = Some(tx.id.clone());
     if tx.batch_id.is_some() {
         record.batch_id = tx.batch_id.clone();
@@ -65,4 +70,28 @@ pub fn unknown(record: &mut PaymentRecord, why: &str) {
     record.status = PaymentStatus::Unknown;
     record.failure_reason = Some(why.to_owned());
     record.updated_at = now();
+}
+
+/// True when `tx` is the payment `record` describes: same amount, same number.
+pub fn same_payment(record: &PaymentRecord, tx: &Transaction) -> bool {
+    let number = Msisdn::parse(&tx.msisdn)
+        .map(|m| m == record.msisdn)
+        .unwrap_or(false);
+    record.amount == tx.amount && number
+}
+
+/// Records `tx` as `record`'s transaction when it is the same payment; otherwise the reference
+/// belongs to another payment, and `record` is marked not created with the provider's values.
+/// Returns whether `tx` was taken.
+pub fn reconcile(record: &mut PaymentRecord, tx: &Transaction) -> bool {
+    if same_payment(record, tx) {
+        observe(record, tx);
+        return true;
+    }
+    let why = format!(
+        "not created: the provider holds reference `{}` for {} to `{}`",
+        tx.reference, tx.amount, tx.msisdn
+    );
+    not_created(record, &why);
+    false
 }

@@ -34,12 +34,30 @@ pub(super) async fn reconcile_leftovers(
         count = leftovers.len(),
         "reconciling payments left by an earlier run"
     );
+    let items: HashMap<&str, &PlanItem> = plan
+        .items
+        .iter()
+        .map(|item| (item.reference.as_str(), item))
+        .collect();
     let found = lookup_all(client, leftovers.iter().map(|r| r.reference.clone())).await?;
     let updated: Vec<PaymentRecord> = leftovers
         .into_iter()
         .filter_map(|mut record| {
             let tx = found.get(&record.reference)?.as_ref()?;
-            record::observe(&mut record, tx);
+            // The manifest as planned now decides what this reference should pay; a record
+            // whose reference the plan no longer lists is compared with what it wrote ahead.
+            let same = match items.get(record.reference.as_str()) {
+                Some(item) => same_payment(item, tx),
+                None => record::same_payment(&record, tx),
+            };
+            if same {
+                record::observe(&mut record, tx);
+            } else if record.status == crate::state::PaymentStatus::NotCreated {
+                // Already recorded as a reference held for another payment.
+                return None;
+            } else {
+                record::reconcile(&mut record, tx);
+            }
             Some(record)
         })
         .collect();
@@ -149,6 +167,7 @@ async fn send_chunk(
     let mut pending: Vec<&PlanItem> = chunk.to_vec();
     let mut resends = 0u32;
     let mut saw_conflict = false;
+    let mut last_unknown: Option<ApiError> = None;
     loop {
         let request: Vec<NewTransaction> =
             pending.iter().map(|item| new_transaction(item)).collect();
@@ -214,6 +233,7 @@ async fn send_chunk(
                 tracing::warn!(%error, count = pending.len(), "batch outcome unknown; looking its references up");
                 let why = format!("outcome unknown: {error}");
                 mark(store, &mut records, &pending, record::unknown, &why)?;
+                last_unknown = Some(error);
                 tokio::time::sleep(backoff(resends + 1)).await;
             }
             Err(error) => {
@@ -272,6 +292,11 @@ async fn send_chunk(
         }
         resends += 1;
         if resends > options.max_resends {
+            // Still unknown after every look-up: the records stay `unknown` and the next run
+            // looks them up again.
+            if let Some(error) = last_unknown {
+                return Err(ApplyError::Api(error));
+            }
             return Err(ApplyError::Rejected {
                 message: format!(
                     "{} reference(s) are still not created after {} attempts",

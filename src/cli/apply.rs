@@ -154,7 +154,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> miette::Result<u8> {
                 .map(|records| {
                     records
                         .iter()
-                        .filter(|r| r.status.needs_reconcile())
+                        .filter(|r| r.status.outcome_unknown())
                         .count()
                 })
                 .unwrap_or(0);
@@ -266,6 +266,62 @@ async fn prepare_saved(
                 help = stale_help,
                 "plan file `{}` is stale: reference `{}` already exists at the provider, so this \
                  plan was applied before",
+                args.target.display(),
+                item.reference
+            ));
+        }
+    }
+    // KYC can change between review and merge, and a hand-edited plan could turn a blocked
+    // item into a payment: every number about to be paid is checked again.
+    let numbers: std::collections::BTreeSet<&str> = file
+        .plan
+        .items
+        .iter()
+        .filter(|item| item.action.sends())
+        .map(|item| item.msisdn.as_str())
+        .collect();
+    for number in numbers {
+        let parsed = crate::msisdn::Msisdn::parse(number).map_err(|e| {
+            miette!(
+                help = stale_help,
+                "plan file `{}`: {e}",
+                args.target.display()
+            )
+        })?;
+        let status = provider
+            .client
+            .check_customer(&parsed, job.sub_company_id.as_deref())
+            .await
+            .map_err(|e| plan_report(e.into()))?;
+        let kyc = match status {
+            crate::djamo::CustomerStatus::Found(check) if check.is_complete() => continue,
+            crate::djamo::CustomerStatus::Found(check) => check.kyc_status,
+            crate::djamo::CustomerStatus::NotFound => "not_found".to_owned(),
+        };
+        return Err(miette!(
+            help = stale_help,
+            "plan file `{}` is stale: the KYC status of `{number}` is now `{kyc}`",
+            args.target.display()
+        ));
+    }
+    // A retry is only allowed where the reference it replaces failed.
+    for (item, payment) in file.plan.items.iter().zip(&job.payments) {
+        if !item.action.sends() || item.reference == payment.reference {
+            continue;
+        }
+        let Some(previous) = crate::plan::build::previous_reference(&item.reference) else {
+            continue;
+        };
+        let seen = crate::plan::build::lookup(&provider.client, &previous)
+            .await
+            .map_err(|e| plan_report(e.into()))?;
+        let failed = seen
+            .as_ref()
+            .is_some_and(|seen| seen.status == crate::state::PaymentStatus::Failed);
+        if !failed || item.retry_of.as_deref() != Some(previous.as_str()) {
+            return Err(miette!(
+                help = stale_help,
+                "plan file `{}` retries `{previous}` as `{}`, but `{previous}` did not fail",
                 args.target.display(),
                 item.reference
             ));

@@ -169,6 +169,10 @@ async fn refresh(
             Some(id) => client.transaction(id).await.map_err(|e| miette!("{e}"))?,
             None => continue,
         };
+        // A reference held for another amount or number stays as recorded: it is not ours.
+        if !crate::apply::record::same_payment(&record, &tx) {
+            continue;
+        }
         crate::apply::record::observe(&mut record, &tx);
         updated.push(record);
     }

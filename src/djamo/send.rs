@@ -189,7 +189,9 @@ impl Client {
             }
         };
         let token = self.config.token.expose();
-        if token.is_empty() {
+        // A token of a few characters would mask ordinary words; real API tokens are long.
+        // NOTE: a token shorter than 8 characters that a provider echoes is therefore shown.
+        if token.len() < 8 {
             message
         } else {
             message.replace(token, "***")

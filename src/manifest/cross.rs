@@ -109,7 +109,7 @@ pub fn cross_check(
     // State keys payments by job and period, but the provider knows only the reference: a
     // reference that is the same in every period makes a later period look already paid.
     if let Some(reference) = &manifest.reference
-        && !reference.contains("period")
+        && !uses_period(reference)
         && let Some(node) = mapping.get_node("reference")
     {
         let (offset, len) = yaml::node_range(file, node);
@@ -350,5 +350,29 @@ fn check_template_vars(
                 ),
             ));
         }
+    }
+}
+
+/// True when a template outputs the `period` variable itself (`{{period}}`, `{{ period }}`),
+/// not text or a variable that merely contains the word.
+fn uses_period(template: &str) -> bool {
+    template.split("{{").skip(1).any(|rest| {
+        rest.split_once("}}").is_some_and(|(inside, _)| {
+            inside.trim_matches(|c: char| c == '~' || c == '{' || c.is_whitespace()) == "period"
+        })
+    })
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::uses_period;
+
+    #[test]
+    fn period_variable_is_recognised() {
+        assert!(uses_period("sal-{{period}}-{{id}}"));
+        assert!(uses_period("sal-{{ period }}-{{id}}"));
+        assert!(uses_period("sal-{{~period~}}"));
+        assert!(!uses_period("pay-period-{{id}}"));
+        assert!(!uses_period("{{vars.period}}-{{id}}"));
     }
 }

@@ -56,6 +56,17 @@ pub fn retry_reference(base: &str, n: u32) -> String {
     }
 }
 
+/// Returns the reference a derived retry reference replaces: `R` for `R-r1`, `R-r1` for
+/// `R-r2`; `None` for a reference that is not a retry.
+pub fn previous_reference(reference: &str) -> Option<String> {
+    let (base, n) = reference.rsplit_once("-r")?;
+    if n.is_empty() || n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = n.parse().ok()?;
+    Some(retry_reference(base, n - 1))
+}
+
 /// The known facts about one reference, from state or from the provider.
 #[derive(Clone, Debug)]
 pub(crate) struct Observed {

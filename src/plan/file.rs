@@ -165,7 +165,9 @@ impl PlanFile {
                 .reference
                 .strip_prefix(&payment.reference)
                 .and_then(|rest| rest.strip_prefix("-r"))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                .is_some_and(|n| {
+                    !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+                });
             let same = item.id == payment.recipient_id
                 && item.msisdn == payment.msisdn.as_str()
                 && item.amount == payment.amount

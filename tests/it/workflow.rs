@@ -378,3 +378,89 @@ async fn invalid_period_flag_names_the_flag() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_retry_of_paid_reference_is_refused() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "reretry", 2, None);
+    let mut first = payroll(&sandbox, &state);
+    first.arg("apply").arg(&manifest).arg("--auto-approve");
+    assert_eq!(output(first).await.status.code(), Some(0));
+    let plan_path = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan_path).await;
+
+    // Turn every settled item into a retry, with fees, summary and digest made consistent.
+    let original = payroll::plan::PlanFile::read(&plan_path).expect("plan file");
+    let mut plan = original.plan.clone();
+    let rate = payroll::money::FeeRate::DEFAULT;
+    for item in &mut plan.items {
+        item.retry_of = Some(item.reference.clone());
+        item.reference = format!("{}-r1", item.reference);
+        item.action = payroll::plan::Action::Retry;
+        item.fee = rate.fee(item.amount);
+    }
+    plan.summary.amount = plan.items.iter().map(|i| i.amount).sum();
+    let forged = payroll::plan::PlanFile::new(
+        plan,
+        original.manifest_path.clone(),
+        original.created_at.clone(),
+    );
+    forged.write(&plan_path).expect("forged plan written");
+
+    let out = apply_file(&sandbox, &state, &plan_path).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("did not fail"), "{stderr}");
+    assert_eq!(sandbox.ledger().await.len(), 2, "nothing more was paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_plan_rechecks_kyc() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "kycnow", 2, None);
+    let plan_path = dir.path().join("plan.json");
+    plan_to_file(&sandbox, &state, &manifest, &plan_path).await;
+    let mut spec = payroll::sandbox::admin::CustomerSpec::new(crate::support::msisdn(1).as_str());
+    spec.kyc_status = Some("rejected".to_owned());
+    sandbox.add_customer(spec).await;
+
+    let out = apply_file(&sandbox, &state, &plan_path).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("is now `rejected`"), "{stderr}");
+    assert!(sandbox.ledger().await.is_empty(), "nothing was paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_500_exits_unknown() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "down500", 2, None);
+    sandbox
+        .add_fault(payroll::sandbox::faults::Fault::status(
+            "/v1/transactions/batch",
+            500,
+            50,
+        ))
+        .await;
+    let mut command = payroll(&sandbox, &state);
+    command.arg("apply").arg(&manifest).arg("--auto-approve");
+    let out = output(command).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("HTTP 500"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    sandbox.clear_faults().await;
+    let mut again = payroll(&sandbox, &state);
+    again.arg("apply").arg(&manifest).arg("--auto-approve");
+    assert_eq!(output(again).await.status.code(), Some(0));
+    assert_eq!(sandbox.wait_settled().await.len(), 2);
+}
