@@ -464,3 +464,66 @@ async fn persistent_500_exits_unknown() {
     assert_eq!(output(again).await.status.code(), Some(0));
     assert_eq!(sandbox.wait_settled().await.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leftover_taken_by_other_payment_is_not_ours() {
+    let sandbox = TestSandbox::start().await;
+    let dir = TempDir::new();
+    let state = dir.path().join("state");
+    let manifest = write_manifest(dir.path(), "left", 1, None);
+
+    // This run writes its intent, then dies before sending.
+    let mut crashed = payroll(&sandbox, &state);
+    crashed
+        .arg("apply")
+        .arg(&manifest)
+        .arg("--auto-approve")
+        .env(payroll::apply::faultpoint::ENV, "after-write-ahead");
+    assert_ne!(output(crashed).await.status.code(), Some(0));
+
+    // Another state folder pays the same reference with another amount.
+    let other_dir = TempDir::new();
+    let other = write_manifest(other_dir.path(), "left", 1, None);
+    let body = std::fs::read_to_string(&other).expect("manifest");
+    std::fs::write(&other, body.replace("amount: 10000", "amount: 20000")).expect("written");
+    let mut elsewhere = payroll(&sandbox, &other_dir.path().join("state"));
+    elsewhere.arg("apply").arg(&other).arg("--auto-approve");
+    assert_eq!(output(elsewhere).await.status.code(), Some(0));
+
+    // Refreshing must not take that payment as this state's own.
+    let mut refresh = payroll(&sandbox, &state);
+    refresh
+        .arg("status")
+        .arg(&manifest)
+        .args(["--refresh", "--format", "json"]);
+    let out = output(refresh).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_ne!(status["payments"][0]["status"], "completed", "{status}");
+
+    // The plan shows the conflict.
+    let mut plan = payroll(&sandbox, &state);
+    plan.arg("plan").arg(&manifest);
+    let out = output(plan).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("conflict"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Once the manifest says what was paid, state records the provider's values.
+    std::fs::write(
+        &manifest,
+        std::fs::read_to_string(&other).expect("other manifest"),
+    )
+    .expect("written");
+    let mut apply = payroll(&sandbox, &state);
+    apply.arg("apply").arg(&manifest).arg("--auto-approve");
+    assert_eq!(output(apply).await.status.code(), Some(0));
+    let store = SledStore::open(&state).expect("state opens");
+    let records = payroll::state::Store::payments(&store, "left", "2026-12").expect("records");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].amount, payroll::money::Amount(20_000));
+    assert_eq!(records[0].status, payroll::state::PaymentStatus::Completed);
+    assert_eq!(sandbox.ledger().await.len(), 1, "paid once");
+}
