@@ -51,6 +51,15 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs) -> miette::Result<u8> {
     let job = loaded
         .render(args.period.as_deref())
         .map_err(miette::Report::new)?;
+    if !global.state_dir.exists() {
+        // Reading state must not create it: a mistyped `--state` would look like a fresh start.
+        return Err(miette!(
+            help = "check `--state` or `PAYROLL_STATE`; a folder is created by the first `plan` \
+                    or `apply`",
+            "state folder `{}` does not exist",
+            global.state_dir.display()
+        ));
+    }
     let store = provider::open_state(global)?;
 
     if args.refresh {
