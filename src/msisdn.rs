@@ -18,7 +18,7 @@ pub struct Msisdn(String);
 pub const TEST_COMPLETES: &str = "2250747000000";
 pub const TEST_FAILS: &str = "2251212121205";
 
-/// Why a string is not an accepted MSISDN.
+/// Reasons a string is not an accepted MSISDN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MsisdnError {
     #[error("`{0}` is empty")]
@@ -91,9 +91,18 @@ impl Msisdn {
         Ok(Msisdn(digits))
     }
 
-    /// The digits, country code first, without `+`.
+    /// Returns the digits, country code first, without `+`.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Compares this number with one spelled by someone else, such as the provider: equal when
+    /// both parse to one canonical form, or, for a spelling that does not parse, when the text
+    /// is identical.
+    pub fn same_as(&self, spelled: &str) -> bool {
+        Msisdn::parse(spelled)
+            .map(|theirs| theirs == *self)
+            .unwrap_or_else(|_| spelled == self.0)
     }
 }
 

@@ -74,10 +74,7 @@ pub fn unknown(record: &mut PaymentRecord, why: &str) {
 
 /// True when `tx` is the payment `record` describes: same amount, same number.
 pub fn same_payment(record: &PaymentRecord, tx: &Transaction) -> bool {
-    let number = Msisdn::parse(&tx.msisdn)
-        .map(|m| m == record.msisdn)
-        .unwrap_or(false);
-    record.amount == tx.amount && number
+    record.amount == tx.amount && record.msisdn.same_as(&tx.msisdn)
 }
 
 /// Records `tx` as `record`'s transaction when it is the same payment; otherwise the reference

@@ -84,14 +84,8 @@ async fn lookup_all(
             continue;
         };
         let found = found?;
-        let best = found
-            .iter()
-            .find(|tx| {
-                tx.reference == reference
-                    && tx.status != crate::djamo::wire::TransactionStatus::Failed
-            })
-            .or_else(|| found.iter().find(|tx| tx.reference == reference))
-            .cloned();
+        // The client returns exact matches of the reference only.
+        let best = crate::plan::build::pick(&found).cloned();
         out.insert(reference, best);
     }
     Ok(out)
@@ -311,12 +305,9 @@ async fn send_chunk(
 
 /// True when the provider's transaction is the payment `item` describes.
 fn same_payment(item: &PlanItem, tx: &Transaction) -> bool {
-    let number_matches = match (
-        crate::msisdn::Msisdn::parse(&item.msisdn),
-        crate::msisdn::Msisdn::parse(&tx.msisdn),
-    ) {
-        (Ok(ours), Ok(theirs)) => ours == theirs,
-        _ => item.msisdn == tx.msisdn,
+    let number_matches = match crate::msisdn::Msisdn::parse(&item.msisdn) {
+        Ok(ours) => ours.same_as(&tx.msisdn),
+        Err(_) => item.msisdn == tx.msisdn,
     };
     item.amount == tx.amount && number_matches
 }

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod provider;
 pub mod run;
 pub mod sandbox;
+pub mod saved_plan;
 pub mod schema;
 pub mod show;
 pub mod status;

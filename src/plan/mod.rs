@@ -4,6 +4,7 @@
 //! limits and the balance, and can be saved to a file that `apply` later pays exactly as shown.
 
 pub mod build;
+mod checks;
 pub mod file;
 pub mod render;
 
