@@ -1,4 +1,4 @@
-//! Turning plan items and provider answers into state records.
+//! Conversion of plan items and provider responses into state records.
 
 use crate::djamo::wire::Transaction;
 use crate::msisdn::Msisdn;
@@ -6,12 +6,12 @@ use crate::plan::PlanItem;
 use crate::plan::build::status_of;
 use crate::state::{PaymentRecord, PaymentStatus, SCHEMA_VERSION};
 
-/// The current time as RFC 3339, for record timestamps.
+/// Returns the current time as RFC 3339, for record timestamps.
 pub fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-/// The write-ahead record of an item about to be sent.
+/// Builds the write-ahead record of an item about to be sent.
 pub fn submitting(
     job: &str,
     period: &str,
@@ -41,8 +41,8 @@ pub fn submitting(
     })
 }
 
-/// Updates `record` with what the provider says of its transaction, amount and number included,
-/// so that state always equals the provider for a transaction it records.
+/// Updates `record` from the provider's transaction, amount and number included, so that state
+/// equals the provider for every transaction it records.
 pub fn observe(record: &mut PaymentRecord, tx: &Transaction) {
     record.status = status_of(tx.status);
     record.amount = tx.amount;
@@ -77,9 +77,8 @@ pub fn same_payment(record: &PaymentRecord, tx: &Transaction) -> bool {
     record.amount == tx.amount && record.msisdn.same_as(&tx.msisdn)
 }
 
-/// Records `tx` as `record`'s transaction when it is the same payment; otherwise the reference
-/// belongs to another payment, and `record` is marked not created with the provider's values.
-/// Returns whether `tx` was taken.
+/// Records `tx` as `record`'s transaction when it is the same payment. Otherwise the reference
+/// belongs to another payment, so `record` is marked not created. Returns whether `tx` was taken.
 pub fn reconcile(record: &mut PaymentRecord, tx: &Transaction) -> bool {
     if same_payment(record, tx) {
         observe(record, tx);

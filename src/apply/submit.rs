@@ -44,8 +44,8 @@ pub(super) async fn reconcile_leftovers(
         .into_iter()
         .filter_map(|mut record| {
             let tx = found.get(&record.reference)?.as_ref()?;
-            // The manifest as planned now decides what this reference should pay; a record
-            // whose reference the plan no longer lists is compared with what it wrote ahead.
+            // The manifest as planned now decides what this reference should pay. A record whose
+            // reference the plan no longer lists is compared with what it wrote ahead.
             let same = match items.get(record.reference.as_str()) {
                 Some(item) => same_payment(item, tx),
                 None => record::same_payment(&record, tx),
@@ -182,7 +182,7 @@ async fn send_chunk(
                 store.put_payments(&updated)?;
                 faultpoint::reach("after-record");
                 report.sent += updated.len() as u64;
-                // A reference the answer left out is resolved by lookup like an unknown outcome.
+                // A reference missing from the response is resolved by lookup like an unknown outcome.
                 pending.retain(|item| {
                     !batch
                         .transactions

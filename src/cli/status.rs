@@ -22,7 +22,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub period: Option<String>,
 
-    /// Ask the provider for every unsettled payment first, and record the answers.
+    /// Ask the provider about every unsettled payment first, and record its responses.
     #[arg(long)]
     pub refresh: bool,
 
@@ -147,7 +147,7 @@ fn text(
     out
 }
 
-/// Looks every unsettled payment up at the provider and records the answers.
+/// Looks every unsettled payment up at the provider and records its responses.
 async fn refresh(
     store: &dyn Store,
     client: &crate::djamo::Client,

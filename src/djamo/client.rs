@@ -15,7 +15,7 @@ use crate::djamo::wire::{
 };
 use crate::msisdn::Msisdn;
 
-/// Where and how to reach the provider.
+/// Settings for reaching the provider.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     /// Base URL without a trailing `/v1`, for example `http://127.0.0.1:8080`.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What went wrong with one provider call.
+/// The failure of one provider call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiErrorKind {
     /// The provider responded with a non-2xx status and this `message`.

@@ -15,7 +15,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A plan saved by `payroll plan --out`.
 ///
 /// `digest` is SHA-256 over everything else in the file, so any change to the file, by hand or
-/// by a broken transfer, is detected. It holds no token and no secret.
+/// by a broken transfer, is detected. It contains no token and no secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanFile {
     pub format: String,
@@ -27,7 +27,7 @@ pub struct PlanFile {
     pub digest: String,
 }
 
-/// Why a plan file cannot be used.
+/// Errors that make a plan file unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("plan file `{path}` could not be read: {cause}")]
@@ -142,8 +142,8 @@ fn hex(bytes: &[u8]) -> String {
 
 impl PlanFile {
     /// Checks that every item of the plan is the payment the manifest renders for it, and that
-    /// the plan keeps the manifest's limits, so that a plan file edited by hand (digest
-    /// recomputed or not) cannot pay an amount, a number or a recipient the manifest does not.
+    /// the plan keeps the manifest's limits. A plan file edited by hand, even with its digest
+    /// recomputed, then cannot pay an amount, a number or a recipient the manifest does not.
     pub fn check_against(&self, job: &crate::manifest::Job) -> Result<(), String> {
         let plan = &self.plan;
         if plan.job != job.name || plan.period != job.period {

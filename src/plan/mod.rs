@@ -15,11 +15,11 @@ use crate::money::Amount;
 pub use build::{PlanOptions, build};
 pub use file::{PlanFile, PlanFileError};
 
-/// What apply does with one payment.
+/// The action apply takes for one payment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// Send it: nobody has paid this reference yet.
+    /// Send it: no payment with this reference exists yet.
     Pay,
     /// Nothing: already paid, or failed and not retried.
     None,
@@ -65,7 +65,7 @@ pub struct PlanItem {
     pub description: Option<String>,
     pub action: Action,
     pub reason: String,
-    /// Where the payment stands now: `new`, or a state or provider status.
+    /// The payment's current status: `new`, or a state or provider status.
     pub status: String,
     /// For a retry: the failed reference it replaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -150,7 +150,7 @@ fn write_row(out: &mut String, row: &[String; 7], widths: &[usize; 7], action_st
     let _ = writeln!(out, "{}", line.trim_end());
 }
 
-/// One line that says what applying this plan would do.
+/// Returns one line that states what applying this plan would do.
 pub fn verdict(plan: &Plan) -> String {
     if plan.is_blocked() {
         "This plan is blocked: fix what it lists as blocked, then plan again.".to_owned()
@@ -286,7 +286,7 @@ fn escape(text: &str) -> String {
         .replace('\n', " ")
 }
 
-/// The JSON document of `plan --format json`: the plan, plus its digest when it was saved.
+/// Builds the JSON document of `plan --format json`: the plan, plus its digest when it was saved.
 pub fn json(plan: &Plan, digest: Option<&str>) -> serde_json::Value {
     let mut value = serde_json::to_value(plan).unwrap_or(serde_json::Value::Null);
     if let (Some(object), Some(digest)) = (value.as_object_mut(), digest) {

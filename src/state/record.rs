@@ -9,7 +9,7 @@ use crate::msisdn::Msisdn;
 /// an older one.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Where a payment stands, as far as this store knows.
+/// The status of a payment as recorded in this store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
@@ -76,7 +76,7 @@ pub struct PaymentRecord {
     pub updated_at: String,
 }
 
-/// How a run ended.
+/// The outcome of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {

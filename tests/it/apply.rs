@@ -162,7 +162,7 @@ async fn existing_reference_is_not_paid_again() {
 }
 
 #[tokio::test]
-async fn conflict_sent_by_state_first_is_resolved_by_409() {
+async fn racing_reference_resolved_by_409() {
     // A reference the plan thought new is created by someone else between plan and apply: the
     // batch gets a 409 and apply resolves it by lookup instead of paying twice.
     let fixture = Fixture::new().await;
@@ -326,7 +326,7 @@ async fn pay_outside(fixture: &Fixture, payment: &payroll::manifest::Payment, am
 }
 
 #[tokio::test]
-async fn reference_taken_for_other_amount_is_not_recorded_as_paid() {
+async fn reference_taken_elsewhere_not_recorded() {
     let fixture = Fixture::new().await;
     let job = job("taken", 3);
     let store = fixture.store();

@@ -511,7 +511,7 @@ async fn leftover_taken_by_other_payment_is_not_ours() {
         text(&out.stdout)
     );
 
-    // Once the manifest says what was paid, state records the provider's values.
+    // Once the manifest matches what was paid, state records the provider's values.
     std::fs::write(
         &manifest,
         std::fs::read_to_string(&other).expect("other manifest"),
